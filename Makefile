@@ -1,0 +1,21 @@
+# Two commands from a fresh clone (Python 3.11 and make are all they need):
+#   make demo   set up .venv and run the main job (day26 demo)
+#   make test   set up .venv and run the test suite (lint included)
+VENV ?= .venv
+TRACK ?= images
+
+.PHONY: setup demo test
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e ".[dev]"
+	touch $@
+
+demo: setup
+	$(VENV)/bin/day26 demo --track $(TRACK)
+
+test: setup
+	$(VENV)/bin/python -m pytest

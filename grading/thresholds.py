@@ -1,0 +1,33 @@
+"""Reading the thresholds file (``grading/thresholds.toml``)."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+
+from helpers.errors import Day26Error
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """What one artifact of one track must reach against the baseline."""
+
+    min_size_reduction: float
+    min_speedup: float
+    max_accuracy_drop: float  # percentage points
+
+
+def load_thresholds() -> dict:
+    """The whole thresholds file as a dictionary."""
+    text = resources.files("grading").joinpath("thresholds.toml").read_text()
+    return tomllib.loads(text)
+
+
+def threshold_for(track: str, artifact: str) -> Threshold:
+    """The threshold of one artifact (``"optimized"``, ...) of one track."""
+    table = load_thresholds()
+    try:
+        return Threshold(**table[track][artifact])
+    except KeyError:
+        raise Day26Error(f"grading/thresholds.toml has no [{track}.{artifact}] table") from None

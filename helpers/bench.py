@@ -1,0 +1,207 @@
+"""Latency, measured by one fixed protocol (DESIGN.md), for PyTorch modules and ORT sessions.
+
+The protocol:
+
+1. fix the thread counts (default 1 for PyTorch and for ONNX Runtime) and state them;
+2. warm up (the first calls are much slower: memory allocation, kernel selection);
+3. time many single calls with ``time.perf_counter`` and report the **median** and the
+   90th percentile (p90) in milliseconds; the mean is pulled up by rare slow calls;
+4. to compare A with B, alternate blocks of A calls and B calls and take the median of the
+   per-block ratios, so a slow moment of the machine hits both.
+
+A :class:`Measurement` keeps the raw samples and the settings it ran under.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import onnxruntime as ort
+import torch
+from torch import nn
+
+from helpers.runtime import as_numpy
+from helpers.train import torch_threads
+
+Runner = Callable[[], object]
+
+
+@dataclass
+class Measurement:
+    """The latency of one model on one input: raw samples (ms) and how they were taken."""
+
+    label: str
+    samples_ms: list[float]
+    threads: int
+    batch_size: int
+    runtime: str  # "pytorch" or "onnxruntime"
+
+    @property
+    def median_ms(self) -> float:
+        return statistics.median(self.samples_ms)
+
+    @property
+    def p90_ms(self) -> float:
+        return statistics.quantiles(self.samples_ms, n=10)[-1] if len(self.samples_ms) > 1 else self.samples_ms[0]
+
+    @property
+    def iqr_ms(self) -> float:
+        quartiles = statistics.quantiles(self.samples_ms, n=4)
+        return quartiles[2] - quartiles[0]
+
+    def as_dict(self) -> dict:
+        return {
+            "median": round(self.median_ms, 4),
+            "p90": round(self.p90_ms, 4),
+            "iqr": round(self.iqr_ms, 4),
+            "calls": len(self.samples_ms),
+            "threads": self.threads,
+            "batch_size": self.batch_size,
+            "runtime": self.runtime,
+        }
+
+    def __str__(self) -> str:
+        return (
+            f"{self.label}: median {self.median_ms:.3f} ms, p90 {self.p90_ms:.3f} ms, IQR {self.iqr_ms:.3f} ms "
+            f"({len(self.samples_ms)} calls, batch {self.batch_size}, {self.runtime}, {self.threads} thread(s))"
+        )
+
+
+def torch_runner(model: nn.Module, inputs: torch.Tensor) -> Runner:
+    """A zero-argument function that runs ``model`` once on ``inputs`` without autograd."""
+    model.eval()
+
+    def run() -> object:
+        with torch.inference_mode():
+            return model(inputs)
+
+    return run
+
+
+def onnx_runner(session: ort.InferenceSession, inputs: torch.Tensor) -> Runner:
+    """A zero-argument function that runs an ORT session once on ``inputs``."""
+    feed = {session.get_inputs()[0].name: as_numpy(inputs)}
+
+    def run() -> object:
+        return session.run(None, feed)
+
+    return run
+
+
+def _runtime_of(model: nn.Module | ort.InferenceSession) -> str:
+    return "onnxruntime" if isinstance(model, ort.InferenceSession) else "pytorch"
+
+
+def _threads_of(model: nn.Module | ort.InferenceSession, torch_threads_used: int) -> int:
+    """The thread count a model really ran with: the session's own setting for ORT."""
+    if isinstance(model, ort.InferenceSession):
+        return model.get_session_options().intra_op_num_threads
+    return torch_threads_used
+
+
+def runner_for(model: nn.Module | ort.InferenceSession, inputs: torch.Tensor) -> Runner:
+    """The right runner for a PyTorch module or an ORT session."""
+    if isinstance(model, ort.InferenceSession):
+        return onnx_runner(model, inputs)
+    return torch_runner(model, inputs)
+
+
+def _time_calls(run: Runner, calls: int) -> list[float]:
+    """Milliseconds taken by each of ``calls`` consecutive calls."""
+    samples = []
+    for _ in range(calls):
+        started = time.perf_counter()
+        run()
+        samples.append((time.perf_counter() - started) * 1000.0)
+    return samples
+
+
+def _calls_for(run: Runner, seconds: float, least: int, most: int) -> int:
+    """How many calls fit in about ``seconds`` (estimated from a few calls), within limits."""
+    estimate = statistics.median(_time_calls(run, 3)) / 1000.0
+    return max(least, min(most, int(seconds / max(estimate, 1e-6))))
+
+
+def measure_latency(
+    model: nn.Module | ort.InferenceSession,
+    inputs: torch.Tensor,
+    label: str = "model",
+    threads: int = 1,
+    warmup_calls: int = 10,
+    seconds: float = 1.0,
+) -> Measurement:
+    """Latency of one model by the protocol: fixed threads, warm-up, then about ``seconds``
+    of timed calls (at least 20, at most 5000). ORT sessions get their threads when they are
+    opened (:func:`helpers.runtime.open_session`), PyTorch here."""
+    run = runner_for(model, inputs)
+    with torch_threads(threads):
+        _time_calls(run, warmup_calls)
+        samples = _time_calls(run, _calls_for(run, seconds, 20, 5000))
+    return Measurement(label, samples, _threads_of(model, threads), len(inputs), _runtime_of(model))
+
+
+@dataclass
+class Comparison:
+    """Baseline against candidate, measured in alternating blocks.
+
+    ``speedup`` is the median over blocks of (baseline median / candidate median):
+    above 1 means the candidate is faster.
+    """
+
+    baseline: Measurement
+    candidate: Measurement
+    block_speedups: list[float] = field(default_factory=list)
+
+    @property
+    def speedup(self) -> float:
+        return statistics.median(self.block_speedups)
+
+    def __str__(self) -> str:
+        low, high = min(self.block_speedups), max(self.block_speedups)
+        return (
+            f"{self.candidate.label} vs {self.baseline.label}: {self.speedup:.2f}x "
+            f"(median of {len(self.block_speedups)} blocks, range {low:.2f}x to {high:.2f}x)\n"
+            f"  {self.baseline}\n  {self.candidate}"
+        )
+
+
+def compare_latency(
+    baseline: nn.Module | ort.InferenceSession,
+    candidate: nn.Module | ort.InferenceSession,
+    inputs: torch.Tensor,
+    labels: tuple[str, str] = ("baseline", "candidate"),
+    threads: int = 1,
+    blocks: int = 10,
+    seconds: float = 2.0,
+) -> Comparison:
+    """Compare two models on the same inputs by the interleaved-blocks protocol.
+
+    Each of ``blocks`` rounds times a block of baseline calls and a block of candidate
+    calls (in alternating order), so both see the same state of the machine. Takes about
+    ``seconds`` in all, after warm-up.
+    """
+    run_a, run_b = runner_for(baseline, inputs), runner_for(candidate, inputs)
+    samples_a: list[float] = []
+    samples_b: list[float] = []
+    ratios: list[float] = []
+    with torch_threads(threads):
+        _time_calls(run_a, 10)
+        _time_calls(run_b, 10)
+        calls_a = _calls_for(run_a, seconds / (2 * blocks), 5, 500)
+        calls_b = _calls_for(run_b, seconds / (2 * blocks), 5, 500)
+        for block in range(blocks):
+            if block % 2 == 0:
+                block_a, block_b = _time_calls(run_a, calls_a), _time_calls(run_b, calls_b)
+            else:
+                block_b, block_a = _time_calls(run_b, calls_b), _time_calls(run_a, calls_a)
+            ratios.append(statistics.median(block_a) / statistics.median(block_b))
+            samples_a += block_a
+            samples_b += block_b
+    return Comparison(
+        Measurement(labels[0], samples_a, _threads_of(baseline, threads), len(inputs), _runtime_of(baseline)),
+        Measurement(labels[1], samples_b, _threads_of(candidate, threads), len(inputs), _runtime_of(candidate)),
+        ratios,
+    )

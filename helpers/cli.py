@@ -1,0 +1,164 @@
+"""The ``day26`` command line.
+
+Learner side: ``train``, ``optimize``, ``inspect``. Instructor side: ``demo``.
+Every subcommand has ``--help``; ``--json`` prints machine-readable output on stdout.
+Problems with the input print one line on stderr and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from tqdm import tqdm
+
+from helpers.errors import Day26Error
+from helpers.tracks import TRACKS, get_track
+
+EXIT_BAD_INPUT = 2
+
+
+def _progress(total: int, description: str, quiet: bool) -> tqdm:
+    """A progress bar on stderr (hidden with --json, so stdout stays clean JSON)."""
+    return tqdm(total=total, desc=description, unit="step", disable=quiet, file=sys.stderr, leave=False)
+
+
+def command_train(args: argparse.Namespace) -> int:
+    from helpers.reference import checkpoint_path, ready_model
+
+    track = get_track(args.track)
+    bar = _progress(track.training.epochs, f"training {track.name}", args.json)
+    exists = checkpoint_path(track).is_file() and not args.retrain
+    ready = ready_model(track, retrain=args.retrain, on_epoch=lambda epoch, loss: bar.update(1))
+    bar.close()
+    info = {
+        "track": track.name,
+        "path": str(ready.path),
+        "val_accuracy": ready.val_accuracy,
+        "seconds_to_train": ready.seconds_to_train,
+        "was_cached": exists,
+    }
+    if args.json:
+        print(json.dumps(info, indent=2))
+    else:
+        how = "already trained" if exists else f"trained in {ready.seconds_to_train:.0f} s"
+        print(f"{track.name}: {track.description}")
+        print(f"  model     {ready.path} ({how})")
+        print(f"  accuracy  {ready.val_accuracy:.2%} on {track.val_size} validation samples")
+    return 0
+
+
+def _run_optimize(track_name: str, out_dir: Path, quiet: bool) -> dict:
+    from helpers.pipeline import STEPS, run_pipeline
+
+    track = get_track(track_name)
+    bar = _progress(len(STEPS), f"optimizing {track.name}", quiet)
+    started = time.perf_counter()
+
+    def on_step(name: str) -> None:
+        bar.set_postfix_str(name)
+        if name != STEPS[0]:
+            bar.update(1)
+
+    result = run_pipeline(track, out_dir, on_step=on_step)
+    bar.update(1)
+    bar.close()
+    return {
+        "track": track.name,
+        "out_dir": str(out_dir),
+        "seconds": time.perf_counter() - started,
+        "targets_met": result.target.passed,
+        "records": result.records,
+        "summary": result.summary(),
+    }
+
+
+def command_optimize(args: argparse.Namespace) -> int:
+    outcome = _run_optimize(args.track, Path(args.out), args.json)
+    if args.json:
+        print(json.dumps({key: value for key, value in outcome.items() if key != "summary"}, indent=2))
+    else:
+        print(outcome["summary"])
+        print(f"\nartifacts, results.json and comparison.png in {outcome['out_dir']} ({outcome['seconds']:.0f} s)")
+    return 0
+
+
+def command_inspect(args: argparse.Namespace) -> int:
+    from helpers.artifacts import inspect_artifact
+
+    report = inspect_artifact(args.path)
+    print(json.dumps(report.as_dict(), indent=2) if args.json else report)
+    return 0
+
+
+def command_demo(args: argparse.Namespace) -> int:
+    names = sorted(TRACKS) if args.track == "all" else [get_track(args.track).name]
+    outcomes = []
+    for name in names:
+        if not args.json:
+            print(f"\n=== {name} track: {TRACKS[name].description} ===")
+        from helpers.reference import checkpoint_path
+
+        if not checkpoint_path(TRACKS[name]).is_file() and not args.json:
+            print("(training the reference model first: at most about two minutes)")
+        outcome = _run_optimize(name, Path(args.out) / name, args.json)
+        outcomes.append(outcome)
+        if not args.json:
+            print(outcome["summary"])
+            print(f"artifacts in {outcome['out_dir']} ({outcome['seconds']:.0f} s)")
+    if args.json:
+        print(json.dumps([{k: v for k, v in o.items() if k != "summary"} for o in outcomes], indent=2))
+    return 0 if all(outcome["targets_met"] for outcome in outcomes) else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="day26", description="Day 26 workbook: make a model faster and smaller, and measure it honestly."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    track_help = f"one of: {', '.join(sorted(TRACKS))}"
+
+    def add(name: str, handler: Callable[[argparse.Namespace], int], summary: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=summary, description=summary)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    train = add("train", command_train, "make the track's reference Week-5 model ready (train once, then cached)")
+    train.add_argument("--track", required=True, help=track_help)
+    train.add_argument("--retrain", action="store_true", help="train again even if a trained model exists")
+    train.add_argument("--json", action="store_true", help="print JSON")
+
+    optimize = add("optimize", command_optimize, "run every optimization on a track, save artifacts, print the table")
+    optimize.add_argument("--track", required=True, help=track_help)
+    optimize.add_argument("--out", default="artifacts", help="output folder (default: artifacts)")
+    optimize.add_argument("--json", action="store_true", help="print JSON")
+
+    inspect = add("inspect", command_inspect, "size on disk, parameters, sparsity and dtypes of a .pth or .onnx file")
+    inspect.add_argument("path", help="a .pth state_dict or an .onnx model")
+    inspect.add_argument("--json", action="store_true", help="print JSON")
+
+    demo = add("demo", command_demo, "the main job: the full optimization pipeline on one track or all, with results")
+    demo.add_argument("--track", default="images", help=f"{track_help}, or all (default: images)")
+    demo.add_argument("--out", default="day26-demo", help="output folder (default: day26-demo)")
+    demo.add_argument("--json", action="store_true", help="print JSON")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except Day26Error as error:
+        print(f"day26 {args.command}: error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print(f"day26 {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,215 @@
+"""Honest measurements: size on disk, parameter counts, sparsity and accuracy.
+
+- Size means bytes on disk of the file **and every file it references**. An ONNX model can
+  keep its weights in a second file (``model.onnx.data``); counting only ``model.onnx``
+  would report a fake 500x reduction.
+- Sparsity is the fraction of exact zeros in the weights of prunable layers (Conv, Linear
+  and the LSTM weight matrices); biases, norms and embeddings are not counted. It is read
+  from ``module.weight``, the tensor the layer really uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import torch
+from torch import nn
+
+from helpers.data import Dataset
+from helpers.errors import file_error
+from helpers.quantize import portable_state_dict
+
+# ----------------------------------------------------------------------------- size on disk
+
+
+def _onnx_tensors(graph: onnx.GraphProto) -> Iterator[onnx.TensorProto]:
+    """Every tensor stored in a graph: initializers, constant attributes, and subgraphs."""
+    yield from graph.initializer
+    for node in graph.node:
+        for attribute in node.attribute:
+            if attribute.HasField("t"):
+                yield attribute.t
+            yield from attribute.tensors
+            if attribute.HasField("g"):
+                yield from _onnx_tensors(attribute.g)
+            for subgraph in attribute.graphs:
+                yield from _onnx_tensors(subgraph)
+
+
+def _load_onnx_graph_only(path: Path) -> onnx.ModelProto:
+    """Load an ONNX file without its external weights, or raise a clear error."""
+    try:
+        return onnx.load(str(path), load_external_data=False)
+    except Exception as error:  # onnx raises several types for a damaged file
+        raise file_error(path, f"is not a readable ONNX model ({type(error).__name__})", "Export it again.") from None
+
+
+def referenced_files(path: str | Path) -> list[Path]:
+    """The files an artifact needs: the file itself, plus ONNX external-data files."""
+    path = Path(path)
+    if not path.is_file():
+        raise file_error(path, "does not exist", "Check the path, or create the artifact first.")
+    files = [path]
+    if path.suffix != ".onnx":
+        return files
+    model = _load_onnx_graph_only(path)
+    for tensor in _onnx_tensors(model.graph):
+        if tensor.data_location != onnx.TensorProto.EXTERNAL:
+            continue
+        location = next((entry.value for entry in tensor.external_data if entry.key == "location"), "")
+        data_file = path.parent / location
+        if not data_file.is_file():
+            raise file_error(
+                path,
+                f"keeps its weights in '{location}', which is missing",
+                "Copy that file next to the model, or export again with external_data=False.",
+            )
+        if data_file not in files:
+            files.append(data_file)
+    return files
+
+
+def size_on_disk(path: str | Path) -> int:
+    """Bytes on disk of an artifact: the file plus every file it references."""
+    return sum(file.stat().st_size for file in referenced_files(path))
+
+
+def megabytes(size_bytes: int) -> float:
+    """Bytes to megabytes (MB = 1,000,000 bytes)."""
+    return size_bytes / 1_000_000
+
+
+# ----------------------------------------------------------------------------- parameters
+
+_NOT_PARAMETERS = ("running_mean", "running_var", "num_batches_tracked", "scale", "zero_point", "dtype")
+
+
+def _state_tensors(state: dict) -> Iterator[tuple[str, torch.Tensor]]:
+    """The tensors of a state_dict, unpacking quantized layers' packed (weight, bias) tuples."""
+    for key, value in state.items():
+        if isinstance(value, torch.Tensor):
+            yield key, value
+        elif isinstance(value, tuple | list):
+            for index, item in enumerate(value):
+                if isinstance(item, torch.Tensor):
+                    yield f"{key}.{index}", item
+
+
+def count_parameters(model_or_state: nn.Module | dict) -> int:
+    """Number of learned values (weights and biases), also for quantized models.
+
+    Counted from the state_dict, so the INT8 weights of a quantized layer count too;
+    BatchNorm running statistics and quantization scales are not parameters.
+    """
+    state = portable_state_dict(model_or_state) if isinstance(model_or_state, nn.Module) else model_or_state
+    return sum(tensor.numel() for key, tensor in _state_tensors(state) if not key.endswith(_NOT_PARAMETERS))
+
+
+def count_onnx_parameters(path: str | Path) -> int:
+    """Number of stored weight values in an ONNX model (quantization scales and zero points excluded)."""
+    model = _load_onnx_graph_only(Path(path))
+    skip = ("_scale", "_zero_point", "scale", "zero_point")
+    return sum(int(np.prod(tensor.dims)) for tensor in model.graph.initializer if not tensor.name.endswith(skip))
+
+
+# ----------------------------------------------------------------------------- sparsity
+
+
+@dataclass
+class SparsityReport:
+    """Zero fraction of the prunable weights, overall and per layer (fractions in [0, 1])."""
+
+    zeros: int
+    total: int
+    per_layer: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def overall(self) -> float:
+        return self.zeros / self.total if self.total else 0.0
+
+    def __str__(self) -> str:
+        lines = [f"sparsity {self.overall:.1%} ({self.zeros:,} of {self.total:,} prunable weights are zero)"]
+        lines += [f"  {name:<32} {fraction:6.1%}" for name, fraction in self.per_layer.items()]
+        return "\n".join(lines)
+
+
+def _as_float(weight: torch.Tensor) -> torch.Tensor:
+    """A float view of a weight, dequantizing INT8 tensors."""
+    return weight.dequantize() if weight.is_quantized else weight
+
+
+def prunable_weights(model: nn.Module) -> Iterator[tuple[str, torch.Tensor]]:
+    """``(name, weight)`` for every Conv, Linear and LSTM weight matrix, as the layer uses it.
+
+    Works for plain, pruned (``module.weight`` is the masked tensor) and dynamically
+    quantized models (whose layers hand out their weight through a method).
+    """
+    for name, module in model.named_modules():
+        if isinstance(module, nn.Conv1d | nn.Conv2d | nn.Conv3d | nn.Linear):
+            yield f"{name}.weight", module.weight
+        elif isinstance(module, nn.LSTM):
+            for weight_name in module._flat_weights_names:
+                if weight_name.startswith("weight"):
+                    yield f"{name}.{weight_name}", getattr(module, weight_name)
+        elif type(module).__name__ == "Linear" and callable(getattr(module, "weight", None)):
+            yield f"{name}.weight", module.weight()  # torch.ao dynamically quantized Linear
+        elif isinstance(module, torch.ao.nn.quantized.dynamic.LSTM):
+            for weight_name, weight in module._weight_bias()["weight"].items():
+                yield f"{name}.{weight_name}", weight
+
+
+def sparsity(model: nn.Module) -> SparsityReport:
+    """Fraction of exact zeros in the prunable weights of ``model``, overall and per layer."""
+    zeros = total = 0
+    per_layer: dict[str, float] = {}
+    for name, weight in prunable_weights(model):
+        values = _as_float(weight.detach())
+        layer_zeros, layer_total = int((values == 0).sum()), values.numel()
+        per_layer[name] = layer_zeros / layer_total
+        zeros += layer_zeros
+        total += layer_total
+    return SparsityReport(zeros, total, per_layer)
+
+
+def onnx_weight_sparsity(path: str | Path) -> SparsityReport:
+    """Zero fraction of the weight matrices (initializers with 2 or more dimensions) of an ONNX file."""
+    model = onnx.load(str(path))
+    zeros = total = 0
+    per_layer: dict[str, float] = {}
+    for tensor in model.graph.initializer:
+        if len(tensor.dims) < 2:
+            continue
+        values = onnx.numpy_helper.to_array(tensor)
+        layer_zeros = int((values == 0).sum())
+        per_layer[tensor.name] = layer_zeros / values.size
+        zeros += layer_zeros
+        total += values.size
+    return SparsityReport(zeros, total, per_layer)
+
+
+# ----------------------------------------------------------------------------- accuracy
+
+
+def predict(model: nn.Module | ort.InferenceSession, inputs: torch.Tensor) -> torch.Tensor:
+    """Predicted class per row, from a PyTorch module or an ONNX Runtime session."""
+    if isinstance(model, ort.InferenceSession):
+        input_name = model.get_inputs()[0].name
+        scores = model.run(None, {input_name: np.ascontiguousarray(inputs.numpy())})[0]
+        return torch.from_numpy(scores).argmax(dim=1)
+    with torch.inference_mode():
+        return model(inputs).argmax(dim=1)
+
+
+def accuracy(model: nn.Module | ort.InferenceSession, dataset: Dataset, batch_size: int = 64) -> float:
+    """Fraction of ``dataset`` classified correctly (0.0 to 1.0)."""
+    if isinstance(model, nn.Module):
+        model.eval()
+    correct = 0
+    for inputs, labels in dataset.batches(batch_size):
+        correct += int((predict(model, inputs) == labels).sum())
+    return correct / len(dataset)

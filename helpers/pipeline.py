@@ -1,0 +1,265 @@
+"""The reference optimization pipeline of a track: every technique of the day, measured.
+
+``run_pipeline`` makes each variant, saves it under ``out_dir`` with the names of the
+artifacts contract (DESIGN.md), measures it against the PyTorch FP32 baseline and records
+it in ``results.json``. It is what ``day26 optimize`` runs, and what the notebooks do
+step by step.
+"""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from grading.thresholds import Threshold, threshold_for
+from helpers.bench import compare_latency, measure_latency
+from helpers.export import check_parity, export_onnx
+from helpers.measure import (
+    accuracy,
+    count_onnx_parameters,
+    count_parameters,
+    onnx_weight_sparsity,
+    size_on_disk,
+    sparsity,
+)
+from helpers.prune import prune_channels, prune_l1_unstructured, prune_lstm_units
+from helpers.quantize import ort_dynamic_int8, ort_static_int8, save_dynamic_int8, torch_dynamic_int8
+from helpers.reference import ready_model
+from helpers.report import VariantResult, read_results, record_result, save_comparison_plot, summary_table
+from helpers.runtime import open_session
+from helpers.tracks import Track
+from helpers.train import train
+
+STEPS = ("reference model", "baseline", "dynamic INT8", "pruning", "ONNX export", "ONNX INT8", "combined", "report")
+UNSTRUCTURED_AMOUNT = 0.5  # fraction of weights zeroed in the "pruned" variant
+CALIBRATION_SAMPLES = 256
+
+
+@dataclass
+class TargetCheck:
+    """The combined model against the track's targets."""
+
+    size_reduction: float
+    speedup: float
+    accuracy_drop_points: float
+    threshold: Threshold
+
+    @property
+    def lines(self) -> list[str]:
+        def mark(ok: bool) -> str:
+            return "PASS" if ok else "FAIL"
+
+        t = self.threshold
+        size_ok = self.size_reduction >= t.min_size_reduction
+        speed_ok = self.speedup >= t.min_speedup
+        accuracy_ok = self.accuracy_drop_points <= t.max_accuracy_drop
+        size_target = f">= {t.min_size_reduction:g}x" if t.min_size_reduction else "reported only"
+        return [
+            f"  {mark(size_ok)}  size: {self.size_reduction:.1f}x smaller (target {size_target})",
+            f"  {mark(speed_ok)}  speed: {self.speedup:.2f}x faster (target >= {t.min_speedup:g}x)",
+            f"  {mark(accuracy_ok)}  accuracy: {self.accuracy_drop_points:+.2f} points lost "
+            f"(target <= {t.max_accuracy_drop:g})",
+        ]
+
+    @property
+    def passed(self) -> bool:
+        return all(line.startswith("  PASS") for line in self.lines)
+
+
+@dataclass
+class PipelineResult:
+    track: str
+    out_dir: Path
+    records: list[dict]
+    target: TargetCheck
+
+    def summary(self) -> str:
+        verdict = "all targets met" if self.target.passed else "TARGETS MISSED"
+        return "\n".join(
+            [
+                summary_table(self.records),
+                "",
+                f"combined model against the {self.track} targets: {verdict}",
+                *self.target.lines,
+            ]
+        )
+
+
+def gzip_size(path: Path) -> int:
+    """Bytes of ``path`` after gzip: shows how much the zeros of a pruned model could save."""
+    return len(gzip.compress(path.read_bytes(), compresslevel=6))
+
+
+def _structured_prune(track: Track, model: nn.Module) -> nn.Module:
+    """The track's structured pruning: channels (conv nets, MLPs) or LSTM units."""
+    recipe = track.combined
+    if recipe.structure == "lstm_units":
+        return prune_lstm_units(model, recipe.prune_amount)
+    return prune_channels(model, track.example_batch(), recipe.prune_amount, keep=(track.classifier_name,))
+
+
+def run_pipeline(
+    track: Track,
+    out_dir: str | Path,
+    threads: int = 1,
+    seconds_per_comparison: float = 2.0,
+    on_step: Callable[[str], None] | None = None,
+) -> PipelineResult:
+    """Make, save and measure every variant of the track's model; write results and plot."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    results_path = out_dir / "results.json"
+    results_path.unlink(missing_ok=True)
+
+    def step(name: str) -> None:
+        if on_step is not None:
+            on_step(name)
+
+    step("reference model")
+    ready = ready_model(track)
+    baseline = ready.model
+    val = track.val_data()
+    one_input = val.model_inputs(0, 1)  # latency at batch 1, on a real sample
+
+    def record(
+        variant: str,
+        description: str,
+        artifact: Path,
+        model: nn.Module | object,
+        params: int,
+        sparsity_value: float,
+        extra: dict | None = None,
+    ) -> VariantResult:
+        if variant == "baseline":
+            latency = measure_latency(baseline, one_input, "baseline", threads, seconds=seconds_per_comparison)
+            speedup = 1.0
+        else:
+            comparison = compare_latency(
+                baseline, model, one_input, ("baseline", variant), threads, seconds=seconds_per_comparison
+            )
+            latency, speedup = comparison.candidate, comparison.speedup
+        result = VariantResult(
+            variant=variant,
+            description=description,
+            artifact=artifact.name,
+            size_bytes=size_on_disk(artifact),
+            latency_ms=latency.as_dict(),
+            speedup_vs_baseline=speedup,
+            accuracy=accuracy(model, val),
+            params=params,
+            sparsity=sparsity_value,
+            track=track.name,
+            extra=extra or {},
+        )
+        record_result(results_path, result)
+        return result
+
+    step("baseline")
+    baseline_path = out_dir / "baseline.pth"
+    torch.save(baseline.state_dict(), baseline_path)
+    base = record(
+        "baseline", "PyTorch FP32", baseline_path, baseline, count_parameters(baseline), sparsity(baseline).overall
+    )
+
+    step("dynamic INT8")
+    quantized = torch_dynamic_int8(baseline)
+    quantized_path = out_dir / "quantized_dynamic.pth"
+    save_dynamic_int8(quantized, quantized_path)
+    record(
+        "quantized_dynamic",
+        "PyTorch dynamic INT8 (Linear, LSTM)",
+        quantized_path,
+        quantized,
+        count_parameters(quantized),
+        sparsity(quantized).overall,
+    )
+
+    step("pruning")
+    pruned = prune_l1_unstructured(baseline, UNSTRUCTURED_AMOUNT, scope="global")
+    pruned_path = out_dir / "pruned.pth"
+    torch.save(pruned.state_dict(), pruned_path)
+    record(
+        "pruned",
+        f"L1 unstructured, {UNSTRUCTURED_AMOUNT:.0%} global",
+        pruned_path,
+        pruned,
+        count_parameters(pruned),
+        sparsity(pruned).overall,
+        {"gzip_size_bytes": gzip_size(pruned_path)},
+    )
+
+    step("ONNX export")
+    onnx_path = export_onnx(baseline, track.example_batch(), out_dir / "model.onnx")
+    parity = check_parity(baseline, onnx_path, val.model_inputs(0, 16))
+    record(
+        "onnx",
+        "ONNX Runtime FP32",
+        onnx_path,
+        open_session(onnx_path, threads),
+        count_onnx_parameters(onnx_path),
+        onnx_weight_sparsity(onnx_path).overall,
+        {"parity_max_abs_difference": parity.max_abs_difference},
+    )
+
+    step("ONNX INT8")
+    calibration = track.train_data().subset(CALIBRATION_SAMPLES)
+    int8_path = out_dir / "onnx_int8.onnx"
+    if track.combined.quantization == "static":
+        ort_static_int8(onnx_path, int8_path, calibration)
+        how = "ONNX Runtime static INT8 (QDQ, calibrated)"
+    else:
+        ort_dynamic_int8(onnx_path, int8_path)
+        how = "ONNX Runtime dynamic INT8"
+    record(
+        "onnx_int8",
+        how,
+        int8_path,
+        open_session(int8_path, threads),
+        count_onnx_parameters(int8_path),
+        onnx_weight_sparsity(int8_path).overall,
+    )
+
+    step("combined")
+    recipe = track.combined
+    smaller = _structured_prune(track, baseline)
+    train(smaller, track.train_data(), recipe.fine_tune, seed=1)
+    fp32_path = export_onnx(smaller, track.example_batch(), out_dir / "optimized_fp32.onnx")
+    optimized_path = out_dir / "optimized.onnx"
+    if recipe.quantization == "static":
+        ort_static_int8(fp32_path, optimized_path, calibration)
+    elif recipe.quantization == "dynamic":
+        ort_dynamic_int8(fp32_path, optimized_path)
+    else:
+        optimized_path.write_bytes(fp32_path.read_bytes())
+    fp32_path.unlink()
+    description = (
+        f"{recipe.structure.replace('_', ' ')} pruned {recipe.prune_amount:.0%}, fine-tuned, ONNX, "
+        f"INT8 {recipe.quantization}"
+        if recipe.quantization != "none"
+        else f"{recipe.structure.replace('_', ' ')} pruned {recipe.prune_amount:.0%}, fine-tuned, ONNX FP32"
+    )
+    combined = record(
+        "combined",
+        description,
+        optimized_path,
+        open_session(optimized_path, threads),
+        count_onnx_parameters(optimized_path),
+        onnx_weight_sparsity(optimized_path).overall,
+        {"pytorch_params_after_structured_pruning": count_parameters(smaller)},
+    )
+
+    step("report")
+    records = read_results(results_path)
+    save_comparison_plot(records, out_dir / "comparison.png")
+    target = TargetCheck(
+        size_reduction=base.size_bytes / combined.size_bytes,
+        speedup=combined.speedup_vs_baseline,
+        accuracy_drop_points=100.0 * (base.accuracy - combined.accuracy),
+        threshold=threshold_for(track.name, "optimized"),
+    )
+    return PipelineResult(track.name, out_dir, records, target)

@@ -1,0 +1,187 @@
+"""INT8 quantization: PyTorch dynamic, ONNX Runtime dynamic, ONNX Runtime static (calibrated).
+
+Which one pays off depends on the layers (FACTS.md, measured on this kind of machine):
+
+- PyTorch ``quantize_dynamic`` converts Linear and LSTM layers only. It silently skips
+  Conv2d, so a CNN barely shrinks; an Embedding table stays FP32 too.
+- ONNX Runtime ``quantize_dynamic`` suits LSTMs: it turns the LSTM into DynamicQuantizeLSTM
+  and stores the embedding in 8 bits. On a CNN it is *slower* than FP32.
+- ONNX Runtime ``quantize_static`` (QDQ format, calibrated on real inputs) suits CNNs: with
+  per-channel int8 weights and uint8 activations it is several times faster than FP32.
+"""
+
+from __future__ import annotations
+
+import collections
+import copy
+import logging
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+import onnx
+import torch
+from onnxruntime.quantization import (
+    CalibrationDataReader,
+    CalibrationMethod,
+    QuantFormat,
+    QuantType,
+    quantize_dynamic,
+    quantize_static,
+)
+from onnxruntime.quantization.shape_inference import quant_pre_process
+from torch import nn
+
+from helpers.data import Dataset
+
+
+def torch_dynamic_int8(model: nn.Module) -> nn.Module:
+    """A copy of ``model`` with its Linear and LSTM layers in dynamic INT8 (PyTorch eager).
+
+    ``torch.ao.quantization`` still works but announces its deprecation (torchao is the
+    successor); we silence exactly that announcement here, where it arises.
+    """
+    model = copy.deepcopy(model).eval()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*torch.ao.quantization.*", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", message=".*deprecated.*", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", message=".*quantized tensor creation.*", category=UserWarning)
+        return torch.ao.quantization.quantize_dynamic(model, {nn.Linear, nn.LSTM}, dtype=torch.qint8)
+
+
+def _quantized_lstms(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    """``(name, layer)`` of every dynamically quantized LSTM in ``model``."""
+    return [
+        (name, module)
+        for name, module in model.named_modules()
+        if isinstance(module, torch.ao.nn.quantized.dynamic.LSTM)
+    ]
+
+
+def portable_state_dict(model: nn.Module) -> dict:
+    """A state_dict of a dynamically quantized model that loads with ``weights_only=True``.
+
+    A quantized LSTM keeps its weights in packed C++ objects, which ``torch.load(...,
+    weights_only=True)`` refuses to unpickle. Here they are replaced by plain INT8 tensors
+    (``lstm.weight_ih_l0`` and so on) and FP32 biases. Other layers are unchanged.
+    """
+    state = model.state_dict()
+    for name, lstm in _quantized_lstms(model):
+        for key in [key for key in state if key.startswith(f"{name}._all_weight_values.")]:
+            del state[key]
+        weights_and_biases = lstm._weight_bias()
+        for group in ("weight", "bias"):
+            for key, tensor in weights_and_biases[group].items():
+                state[f"{name}.{key}"] = tensor.detach()
+    return state
+
+
+def save_dynamic_int8(model: nn.Module, path: str | Path) -> Path:
+    """Save a dynamically quantized model's weights (see :func:`portable_state_dict`)."""
+    path = Path(path)
+    torch.save(portable_state_dict(model), path)
+    return path
+
+
+def load_dynamic_int8(model: nn.Module, state: dict) -> nn.Module:
+    """Load a portable INT8 state_dict into ``model`` (an FP32 architecture), strictly.
+
+    The model is first converted with :func:`torch_dynamic_int8` so its layers have the
+    INT8 form; then every key of ``state`` must match. Raises ``RuntimeError`` (like
+    ``load_state_dict``) when the keys or shapes do not fit.
+    """
+    quantized = torch_dynamic_int8(model)
+    metadata = getattr(state, "_metadata", None)  # layer versions: they decide how layers load
+    state = collections.OrderedDict(state)
+    state._metadata = metadata  # type: ignore[attr-defined]
+    for name, lstm in _quantized_lstms(quantized):
+        expected = portable_state_dict(quantized)
+        lstm_keys = [key for key in expected if key.startswith(f"{name}.") and "." not in key[len(name) + 1 :]]
+        missing = [key for key in lstm_keys if key not in state]
+        if missing:
+            raise RuntimeError(f"Missing key(s) in state_dict: {', '.join(missing)}")
+        for key in lstm_keys:
+            if state[key].shape != expected[key].shape:
+                raise RuntimeError(
+                    f"size mismatch for {key}: {tuple(state[key].shape)} != {tuple(expected[key].shape)}"
+                )
+        lstm.set_weight_bias({key[len(name) + 1 :]: state.pop(key) for key in lstm_keys})
+        state.update({key: value for key, value in quantized.state_dict().items() if key.startswith(f"{name}._all_")})
+    quantized.load_state_dict(state, strict=True)
+    return quantized.eval()
+
+
+def _prepare_for_quantization(source: Path, work_dir: Path) -> Path:
+    """Run ORT's recommended pre-processing (shape inference and graph clean-up)."""
+    prepared = work_dir / "prepared.onnx"
+    quant_logger = logging.getLogger()
+    previous_level = quant_logger.level
+    quant_logger.setLevel(logging.ERROR)  # it logs advice about symbolic shape inference at INFO
+    try:
+        quant_pre_process(str(source), str(prepared), skip_symbolic_shape=False)
+    finally:
+        quant_logger.setLevel(previous_level)
+    return prepared
+
+
+def ort_dynamic_int8(source: str | Path, target: str | Path) -> Path:
+    """Quantize an FP32 ONNX model's weights to INT8; activations are quantized on the fly."""
+    target = Path(target)
+    with tempfile.TemporaryDirectory() as work_dir:
+        prepared = _prepare_for_quantization(Path(source), Path(work_dir))
+        quantize_dynamic(str(prepared), str(target), weight_type=QuantType.QInt8)
+    return target
+
+
+class _DatasetReader(CalibrationDataReader):
+    """Feeds calibration batches from a dataset to ORT's static quantizer."""
+
+    def __init__(self, input_name: str, dataset: Dataset, batch_size: int) -> None:
+        self._batches = (
+            {input_name: np.ascontiguousarray(inputs.numpy())} for inputs, _ in dataset.batches(batch_size)
+        )
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        return next(self._batches, None)
+
+
+def _nodes_reading_the_input(path: Path) -> list[str]:
+    """Names of the nodes that read the model's input directly (the first layer)."""
+    model = onnx.load(str(path))
+    input_names = {graph_input.name for graph_input in model.graph.input}
+    return [node.name for node in model.graph.node if input_names & set(node.input)]
+
+
+def ort_static_int8(
+    source: str | Path,
+    target: str | Path,
+    calibration: Dataset,
+    batch_size: int = 16,
+    keep_first_layer_fp32: bool = True,
+) -> Path:
+    """Quantize weights and activations to INT8, with activation ranges calibrated on real data.
+
+    Uses the settings that are fast on x86 CPUs with VNNI: QDQ format, per-channel int8
+    weights, uint8 activations. A few hundred calibration samples are plenty.
+
+    ``keep_first_layer_fp32`` leaves the layer that reads the raw input in FP32: with only
+    3 input channels it gains nothing from INT8, and quantizing the full-size input image
+    costs more than the layer itself (measured: about 40 % of the INT8 model's time).
+    """
+    target = Path(target)
+    with tempfile.TemporaryDirectory() as work_dir:
+        prepared = _prepare_for_quantization(Path(source), Path(work_dir))
+        excluded = _nodes_reading_the_input(prepared) if keep_first_layer_fp32 else []
+        quantize_static(
+            str(prepared),
+            str(target),
+            calibration_data_reader=_DatasetReader("x", calibration, batch_size),
+            quant_format=QuantFormat.QDQ,
+            per_channel=True,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+            calibrate_method=CalibrationMethod.MinMax,
+            nodes_to_exclude=excluded,
+        )
+    return target

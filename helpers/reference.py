@@ -1,0 +1,84 @@
+"""Making the reference "Week 5" model of a track ready: train it once, then load it.
+
+Trained models are cached in the folder named by the ``DAY26_HOME`` environment variable
+(default ``~/.cache/day26``), so every notebook and command finds the same model.
+Loading always uses ``weights_only=True``: a state_dict holds tensors, never code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from helpers.artifacts import load_into
+from helpers.errors import file_error
+from helpers.measure import accuracy
+from helpers.tracks import Track
+from helpers.train import train
+
+TRAINING_SEED = 26
+
+
+def home() -> Path:
+    """The folder where trained reference models are cached."""
+    return Path(os.environ.get("DAY26_HOME", Path.home() / ".cache" / "day26"))
+
+
+def checkpoint_path(track: Track) -> Path:
+    """Where the track's trained model lives (a learner's own file, or the cache)."""
+    if track.checkpoint is not None:
+        return track.checkpoint
+    return home() / f"week5_{track.name}_v{track.version}.pth"
+
+
+@dataclass
+class ReadyModel:
+    """A trained model with where it came from and how good it is."""
+
+    track: Track
+    model: nn.Module
+    path: Path
+    val_accuracy: float
+    seconds_to_train: float | None  # None when it was loaded from disk
+
+
+def ready_model(
+    track: Track, retrain: bool = False, on_epoch: Callable[[int, float], None] | None = None
+) -> ReadyModel:
+    """The track's trained model: loaded from disk if it exists, trained (and saved) if not.
+
+    Training is deterministic (fixed seeds, fixed thread count) and takes at most about two
+    minutes on two cores.
+    """
+    path = checkpoint_path(track)
+    info_path = path.with_suffix(".json")
+    if path.is_file() and not retrain:
+        model = load_into(track.build_model, path)
+        if info_path.is_file():
+            val_accuracy = json.loads(info_path.read_text())["val_accuracy"]
+        else:
+            val_accuracy = accuracy(model, track.val_data())
+        return ReadyModel(track, model, path, val_accuracy, None)
+    if track.checkpoint is not None:
+        raise file_error(path, "does not exist", "Give the path of your own trained state_dict.")
+
+    started = time.perf_counter()
+    torch.manual_seed(TRAINING_SEED)
+    model = track.build_model()
+    train(model, track.train_data(), track.training, seed=TRAINING_SEED, on_epoch=on_epoch)
+    seconds = time.perf_counter() - started
+    val_accuracy = accuracy(model, track.val_data())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    torch.save(model.state_dict(), temporary)
+    temporary.replace(path)  # never leave a half-written model behind
+    info = {"track": track.name, "val_accuracy": val_accuracy, "seconds_to_train": seconds, "torch": torch.__version__}
+    info_path.write_text(json.dumps(info, indent=2))
+    return ReadyModel(track, model, path, val_accuracy, seconds)

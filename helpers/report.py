@@ -1,0 +1,163 @@
+"""Recording results: the results.json record, the summary table and the comparison plot.
+
+Every variant of the model (baseline, quantized, pruned, ONNX, combined) becomes one
+record with the same fields, so results from different days, machines or learners can be
+compared: size on disk, latency (median and p90), accuracy, parameters, sparsity, and the
+settings they were measured under (thread counts, library versions, machine).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import platform
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import matplotlib
+import numpy
+import onnx
+import onnxruntime
+import torch
+from matplotlib.figure import Figure
+
+from helpers.errors import file_error
+
+RESULTS_SCHEMA = "day26-results/1"
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries that decide the figures."""
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "onnx": onnx.__version__,
+        "onnxruntime": onnxruntime.__version__,
+        "numpy": numpy.__version__,
+        "matplotlib": matplotlib.__version__,
+    }
+
+
+def machine_description() -> dict[str, str | int]:
+    """What the figures were measured on."""
+    processor = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                processor = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"system": platform.system(), "processor": processor, "cores": torch.get_num_threads()}
+
+
+@dataclass
+class VariantResult:
+    """One variant of the model, measured. Sizes in bytes, latency in ms, accuracy in [0, 1]."""
+
+    variant: str
+    description: str
+    artifact: str  # file name under artifacts/
+    size_bytes: int
+    latency_ms: dict  # Measurement.as_dict(): median, p90, iqr, calls, threads, batch_size, runtime
+    speedup_vs_baseline: float  # median of interleaved per-block ratios; 1.0 for the baseline
+    accuracy: float
+    params: int
+    sparsity: float
+    track: str
+    extra: dict = field(default_factory=dict)
+    versions: dict = field(default_factory=library_versions)
+    machine: dict = field(default_factory=machine_description)
+    measured_at: str = field(default_factory=lambda: datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"))
+
+
+def read_results(path: str | Path) -> list[dict]:
+    """The records of a results.json file ([] if it does not exist yet)."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    try:
+        content = json.loads(path.read_text())
+        records = content["records"]
+    except (json.JSONDecodeError, KeyError, TypeError):
+        raise file_error(path, "is not a Day 26 results file", "Delete it and run the notebooks again.") from None
+    return records
+
+
+def record_result(path: str | Path, result: VariantResult) -> None:
+    """Add ``result`` to results.json, replacing an earlier record of the same variant.
+
+    The file is written to a temporary name first and then renamed, so an interrupted
+    run never leaves a half-written file.
+    """
+    path = Path(path)
+    records = [record for record in read_results(path) if record["variant"] != result.variant]
+    records.append(asdict(result))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps({"schema": RESULTS_SCHEMA, "records": records}, indent=2))
+    temporary.replace(path)
+
+
+def summary_table(records: list[dict]) -> str:
+    """A plain-text table of all variants, with ratios against the first record (the baseline)."""
+    if not records:
+        return "(no results yet)"
+    base = records[0]
+    header = (
+        f"{'variant':<18} {'size MB':>8} {'smaller':>8} {'median ms':>10} {'p90 ms':>8} {'faster':>7} "
+        f"{'accuracy':>9} {'change':>7} {'params':>10} {'sparsity':>8}"
+    )
+    lines = [header, "-" * len(header)]
+    for record in records:
+        drop = 100.0 * (record["accuracy"] - base["accuracy"])
+        lines.append(
+            f"{record['variant']:<18} {record['size_bytes'] / 1e6:>8.3f} "
+            f"{base['size_bytes'] / record['size_bytes']:>7.1f}x "
+            f"{record['latency_ms']['median']:>10.3f} {record['latency_ms']['p90']:>8.3f} "
+            f"{record['speedup_vs_baseline']:>6.2f}x {100 * record['accuracy']:>8.2f}% {drop:>+6.2f} "
+            f"{record['params']:>10,} {100 * record['sparsity']:>7.1f}%"
+        )
+    first = records[0]
+    lines.append(
+        f"track {first['track']}; batch {first['latency_ms']['batch_size']}; "
+        f"{first['latency_ms']['threads']} thread(s) for PyTorch and ONNX Runtime; "
+        f"'faster' = median of interleaved per-block ratios against {first['variant']}; "
+        f"'change' = accuracy change in points"
+    )
+    return "\n".join(lines)
+
+
+def comparison_figure(records: list[dict], title: str = "") -> Figure:
+    """Bar charts of latency, size and accuracy for every variant (baseline first)."""
+    names = [record["variant"] for record in records]
+    colours = ["#8c8c8c"] + ["#4c72b0"] * (len(records) - 2) + ["#c44e52"] if len(records) > 1 else ["#8c8c8c"]
+    panels = [
+        ("Latency, median (ms)", [r["latency_ms"]["median"] for r in records], "{:.2f}"),
+        ("Size on disk (MB)", [r["size_bytes"] / 1e6 for r in records], "{:.2f}"),
+        ("Accuracy (%)", [100 * r["accuracy"] for r in records], "{:.1f}"),
+    ]
+    figure = Figure(figsize=(15, 4.8), layout="constrained")
+    axes = figure.subplots(1, 3)
+    for axis, (label, values, number_format) in zip(axes, panels, strict=True):
+        bars = axis.bar(names, values, color=colours)
+        axis.bar_label(bars, labels=[number_format.format(value) for value in values], fontsize=8)
+        axis.set_title(label)
+        axis.tick_params(axis="x", labelrotation=30)
+        axis.grid(True, axis="y", alpha=0.3)
+    if records:
+        first = records[0]
+        threads = first["latency_ms"]["threads"]
+        figure.suptitle(
+            title
+            or f"Day 26, {first['track']} track: batch 1, {threads} thread(s), {first['machine'].get('processor', '')}"
+        )
+    return figure
+
+
+def save_comparison_plot(records: list[dict], path: str | Path) -> Path:
+    """Draw :func:`comparison_figure` and save it as a PNG."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    comparison_figure(records).savefig(path, dpi=120)
+    return path

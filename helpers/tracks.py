@@ -1,0 +1,176 @@
+"""The three tracks of the day, and how to add your own.
+
+A :class:`Track` knows everything the workbook needs about one kind of model: the shape
+and type of one input, how to build the model, where its data comes from, how to train
+it, and which optimization recipe suits it. ``get_track("images")`` returns one.
+
+Bring your own Week-5 model with :func:`bring_your_own_model`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from helpers import data
+from helpers.errors import Day26Error
+from helpers.models import LesionNet, SentimentLSTM, StockMLP
+from helpers.train import TrainingRecipe
+
+
+@dataclass(frozen=True)
+class CombinedRecipe:
+    """The combined optimization for a track: structured pruning, fine-tuning, INT8.
+
+    ``structure`` is ``"channels"`` (torch-pruning, for conv nets and MLPs) or
+    ``"lstm_units"`` (by hand, for the LSTM); ``quantization`` is ``"static"`` (calibrated
+    QDQ, for conv nets), ``"dynamic"`` (for LSTMs) or ``"none"`` (tiny models, where every
+    INT8 path is slower than ONNX Runtime in FP32).
+    """
+
+    prune_amount: float
+    structure: str
+    fine_tune: TrainingRecipe
+    quantization: str
+
+
+@dataclass(frozen=True)
+class Track:
+    """One track: input, model, data, training and optimization recipe."""
+
+    name: str
+    description: str
+    input_shape: tuple[int, ...]  # one sample, without the batch dimension
+    input_dtype: torch.dtype
+    build_model: Callable[[], nn.Module]
+    make_split: Callable[[int, int], data.Dataset]  # (number of samples, seed) -> dataset
+    train_size: int
+    val_size: int
+    training: TrainingRecipe
+    combined: CombinedRecipe
+    classifier_name: str = "classifier"  # the layer that structured pruning must not shrink
+    checkpoint: Path | None = None  # a learner's own trained weights; None = train the reference
+    version: int = 1  # bump when the model, data or recipe changes, so cached models are rebuilt
+
+    def train_data(self) -> data.Dataset:
+        """The training split (also used for calibration and fine-tuning)."""
+        return self.make_split(self.train_size, data.TRAIN_SEED)
+
+    def val_data(self) -> data.Dataset:
+        """The validation split, on which accuracy is reported."""
+        return self.make_split(self.val_size, data.VAL_SEED)
+
+    def example_batch(self, batch_size: int = 2) -> torch.Tensor:
+        """A batch of valid inputs (for export and timing); its values do not matter."""
+        generator = torch.Generator().manual_seed(0)
+        if self.input_dtype == torch.int64:
+            return torch.randint(0, data.VOCAB_SIZE, (batch_size, *self.input_shape), generator=generator)
+        return torch.rand(batch_size, *self.input_shape, generator=generator)
+
+
+TRACKS: dict[str, Track] = {
+    "images": Track(
+        name="images",
+        description="medical images: lesion or not, in 3x224x224 skin images (residual CNN)",
+        input_shape=(3, data.IMAGE_SIZE, data.IMAGE_SIZE),
+        input_dtype=torch.float32,
+        build_model=LesionNet,
+        make_split=data.make_skin_images,
+        train_size=1600,
+        val_size=500,
+        training=TrainingRecipe(epochs=4, batch_size=32, learning_rate=2e-3),
+        combined=CombinedRecipe(
+            prune_amount=0.5,
+            structure="channels",
+            fine_tune=TrainingRecipe(epochs=2, batch_size=32, learning_rate=1e-3),
+            quantization="static",
+        ),
+    ),
+    "text": Track(
+        name="text",
+        description="text: sentiment of 200-token reviews (embedding + LSTM)",
+        input_shape=(data.SEQUENCE_LENGTH,),
+        input_dtype=torch.int64,
+        build_model=SentimentLSTM,
+        make_split=data.make_reviews,
+        train_size=3000,
+        val_size=1000,
+        training=TrainingRecipe(epochs=8, batch_size=64, learning_rate=5e-3),
+        combined=CombinedRecipe(
+            prune_amount=0.25,
+            structure="lstm_units",
+            fine_tune=TrainingRecipe(epochs=2, batch_size=64, learning_rate=1e-3),
+            quantization="dynamic",
+        ),
+    ),
+    "tabular": Track(
+        name="tabular",
+        description="stocks: next-day direction from 10 price features (MLP)",
+        input_shape=(data.NUM_STOCK_FEATURES,),
+        input_dtype=torch.float32,
+        build_model=StockMLP,
+        make_split=data.make_stock_features,
+        train_size=8000,
+        val_size=2000,
+        training=TrainingRecipe(epochs=30, batch_size=128, learning_rate=3e-3),
+        combined=CombinedRecipe(
+            prune_amount=0.5,
+            structure="channels",
+            fine_tune=TrainingRecipe(epochs=5, batch_size=128, learning_rate=1e-3),
+            quantization="none",
+        ),
+    ),
+}
+
+
+def get_track(name: str) -> Track:
+    """The track called ``name``, or a clear error listing the choices."""
+    if name not in TRACKS:
+        choices = ", ".join(sorted(TRACKS))
+        raise Day26Error(f"unknown track '{name}': choose one of {choices}")
+    return TRACKS[name]
+
+
+def bring_your_own_model(
+    name: str,
+    build_model: Callable[[], nn.Module],
+    checkpoint: str | Path,
+    make_split: Callable[[int, int], data.Dataset],
+    input_shape: tuple[int, ...],
+    like: str = "images",
+    input_dtype: torch.dtype = torch.float32,
+) -> Track:
+    """Register your own Week-5 model as a new track and return it.
+
+    - ``build_model()`` returns your untrained architecture (its ``forward`` takes one tensor);
+    - ``checkpoint`` is the file of your trained ``state_dict``;
+    - ``make_split(count, seed)`` returns a :class:`helpers.data.Dataset` of your data
+      (``inputs`` and ``labels`` tensors); seeds pick the train and val splits;
+    - ``input_shape`` is one sample's shape, e.g. ``(3, 224, 224)``;
+    - ``like`` names the built-in track whose optimization recipe to start from.
+
+    After this, ``get_track(name)`` and every notebook work with your model.
+    """
+    template = get_track(like)
+    checkpoint = Path(checkpoint)
+    if not checkpoint.is_file():
+        raise Day26Error(f"{checkpoint}: no such file. Give the path of your trained model's state_dict.")
+    track = Track(
+        name=name,
+        description=f"your own model ({checkpoint.name})",
+        input_shape=tuple(input_shape),
+        input_dtype=input_dtype,
+        build_model=build_model,
+        make_split=make_split,
+        train_size=template.train_size,
+        val_size=template.val_size,
+        training=template.training,
+        combined=template.combined,
+        checkpoint=checkpoint,
+    )
+    TRACKS[name] = track
+    return track
