@@ -135,6 +135,16 @@ def get_track(name: str) -> Track:
     return TRACKS[name]
 
 
+def check_inputs(track: Track, inputs: torch.Tensor, where: str = "the input") -> None:
+    """Raise a clear error when ``inputs`` is not a batch the track's model accepts."""
+    expected = ("batch", *track.input_shape)
+    if tuple(inputs.shape[1:]) != track.input_shape or inputs.dtype != track.input_dtype:
+        raise Day26Error(
+            f"{where} has shape {tuple(inputs.shape)} and type {inputs.dtype}, but the {track.name} track expects "
+            f"{expected} of type {track.input_dtype}. Reshape it, or choose the track that fits your data."
+        )
+
+
 def bring_your_own_model(
     name: str,
     build_model: Callable[[], nn.Module],
@@ -172,5 +182,6 @@ def bring_your_own_model(
         combined=template.combined,
         checkpoint=checkpoint,
     )
+    check_inputs(track, track.make_split(2, data.VAL_SEED).model_inputs(), f"the data of '{name}'")
     TRACKS[name] = track
     return track

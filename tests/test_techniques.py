@@ -1,0 +1,129 @@
+"""Each technique does what it says: smaller files, the sparsity asked for, smaller models
+that keep their output shape, ONNX outputs within tolerance of PyTorch."""
+
+from __future__ import annotations
+
+import onnx
+import pytest
+import torch
+
+from helpers.data import make_skin_images
+from helpers.export import check_parity, export_onnx
+from helpers.measure import count_parameters, size_on_disk, sparsity
+from helpers.models import LesionNet, SentimentLSTM, StockMLP
+from helpers.prune import add_l1_masks, make_pruning_permanent, prune_channels, prune_l1_unstructured, prune_lstm_units
+from helpers.quantize import ort_dynamic_int8, ort_static_int8, torch_dynamic_int8
+from helpers.runtime import open_session, run_session
+
+
+@pytest.mark.parametrize("scope", ["layer", "global"])
+@pytest.mark.parametrize("amount", [0.3, 0.5, 0.9])
+def test_unstructured_pruning_reaches_the_sparsity_asked_for(scope, amount):
+    pruned = prune_l1_unstructured(LesionNet(), amount, scope)
+    assert sparsity(pruned).overall == pytest.approx(amount, abs=0.002)
+    if scope == "layer":
+        assert all(f == pytest.approx(amount, abs=0.01) for f in sparsity(pruned).per_layer.values())
+
+
+def test_pruning_also_reaches_lstm_matrices_and_the_file_loads_into_the_architecture(tmp_path):
+    pruned = prune_l1_unstructured(SentimentLSTM(), 0.5)
+    assert sparsity(pruned).per_layer["lstm.weight_hh_l0"] == pytest.approx(0.5, abs=0.01)
+    torch.save(pruned.state_dict(), tmp_path / "pruned.pth")
+    SentimentLSTM().load_state_dict(torch.load(tmp_path / "pruned.pth", weights_only=True))
+
+
+def test_masks_are_folded_in_and_the_dense_file_keeps_its_size(tmp_path):
+    model = StockMLP()
+    masked = add_l1_masks(StockMLP(), 0.5)
+    assert any(key.endswith("weight_mask") for key in masked.state_dict())
+    torch.save(masked.state_dict(), tmp_path / "masked.pth")  # weight_orig + mask: about twice the size
+    permanent = make_pruning_permanent(masked)
+    assert not any(key.endswith(("weight_mask", "weight_orig")) for key in permanent.state_dict())
+    torch.save(model.state_dict(), tmp_path / "dense.pth")
+    torch.save(permanent.state_dict(), tmp_path / "pruned.pth")
+    dense = size_on_disk(tmp_path / "dense.pth")
+    assert size_on_disk(tmp_path / "pruned.pth") == pytest.approx(dense, rel=0.01)  # zeros still take 4 bytes
+    assert size_on_disk(tmp_path / "masked.pth") > 1.8 * dense
+
+
+def test_channel_pruning_really_lowers_the_parameter_count_and_keeps_the_output_shape():
+    model = LesionNet().eval()
+    x = torch.rand(2, 3, 224, 224)
+    smaller = prune_channels(model, x, 0.5, keep=("classifier",))
+    assert count_parameters(smaller) < 0.35 * count_parameters(model)
+    assert smaller(x).shape == model(x).shape == (2, 2)
+    assert all(c.out_channels % 8 == 0 for c in smaller.modules() if isinstance(c, torch.nn.Conv2d))
+
+
+def test_lstm_unit_pruning_builds_a_smaller_lstm_with_the_same_outputs_shape():
+    model = SentimentLSTM().eval()
+    smaller = prune_lstm_units(model, 0.25)
+    assert smaller.lstm.hidden_size == 96 and smaller.embedding.embedding_dim == 48
+    x = torch.randint(0, 5000, (3, 200))
+    assert smaller(x).shape == (3, 2)
+    assert count_parameters(smaller) < 0.8 * count_parameters(model)
+
+
+def test_lstm_unit_pruning_keeps_the_strongest_units_exactly():
+    model = SentimentLSTM(vocab_size=20, embed_dim=4, hidden_size=4).eval()
+    with torch.no_grad():  # unit 2 is made far stronger than the others
+        model.lstm.weight_hh_l0[2::4].mul_(100)
+    smaller = prune_lstm_units(model, 0.75)
+    assert smaller.lstm.hidden_size == 1
+    hidden = 4
+    rows = [2 + gate * hidden for gate in range(4)]
+    assert torch.equal(smaller.lstm.bias_ih_l0, model.lstm.bias_ih_l0[rows])
+
+
+@pytest.mark.parametrize(
+    ("model", "example"),
+    [
+        (LesionNet(), torch.rand(2, 3, 224, 224)),
+        (SentimentLSTM(), torch.randint(0, 5000, (2, 200))),
+        (StockMLP(), torch.randn(2, 10)),
+    ],
+    ids=["images", "text", "tabular"],
+)
+def test_onnx_export_is_one_file_with_dynamic_batch_and_matches_pytorch(tmp_path, model, example):
+    path = export_onnx(model.eval(), example, tmp_path / "model.onnx")
+    assert [p.name for p in tmp_path.iterdir()] == ["model.onnx"]  # no external data file
+    batch_dim = onnx.load(str(path)).graph.input[0].type.tensor_type.shape.dim[0]
+    assert batch_dim.dim_param  # symbolic, not a fixed number
+    five = torch.cat([example, example, example[:1]])
+    parity = check_parity(model, path, five)
+    assert parity.passed and parity.max_abs_difference < 1e-4
+    assert parity.same_prediction_fraction == 1.0
+
+
+def test_parity_check_catches_a_wrong_export(tmp_path):
+    model = StockMLP().eval()
+    path = export_onnx(model, torch.randn(2, 10), tmp_path / "model.onnx")
+    other = StockMLP().eval()  # different random weights
+    assert not check_parity(other, path, torch.randn(8, 10)).passed
+
+
+def test_static_int8_shrinks_a_cnn_about_four_times_and_stays_close(tmp_path):
+    model = LesionNet().eval()
+    fp32 = export_onnx(model, torch.rand(2, 3, 224, 224), tmp_path / "fp32.onnx")
+    images = make_skin_images(24, 3)
+    int8 = ort_static_int8(fp32, tmp_path / "int8.onnx", images, batch_size=8)
+    assert size_on_disk(int8) < size_on_disk(fp32) / 3.5
+    ops = {node.op_type for node in onnx.load(str(int8)).graph.node}
+    assert {"QuantizeLinear", "DequantizeLinear"} <= ops
+    inputs = images.model_inputs(0, 4)
+    expected = model(inputs).detach().numpy()
+    assert abs(run_session(open_session(int8), inputs) - expected).max() < 0.5 * abs(expected).max() + 0.05
+
+
+def test_pytorch_dynamic_int8_skips_conv_layers_and_shrinks_lstms():
+    cnn = torch_dynamic_int8(LesionNet())
+    assert isinstance(cnn.stages[0].conv1, torch.nn.Conv2d)  # left in FP32: the lesson of exercise 2
+    lstm = torch_dynamic_int8(SentimentLSTM())
+    assert type(lstm.lstm).__module__.startswith("torch.ao.nn.quantized.dynamic")
+
+
+def test_ort_dynamic_int8_quantizes_the_lstm_and_the_embedding(tmp_path):
+    fp32 = export_onnx(SentimentLSTM().eval(), torch.randint(0, 5000, (2, 200)), tmp_path / "fp32.onnx")
+    int8 = ort_dynamic_int8(fp32, tmp_path / "int8.onnx")
+    assert size_on_disk(int8) < size_on_disk(fp32) / 3.5
+    assert "DynamicQuantizeLSTM" in {node.op_type for node in onnx.load(str(int8)).graph.node}
