@@ -143,8 +143,11 @@ def comparison_figure(records: list[dict], title: str = "") -> Figure:
         bars = axis.bar(names, values, color=colours)
         axis.bar_label(bars, labels=[number_format.format(value) for value in values], fontsize=8)
         axis.set_title(label)
-        axis.tick_params(axis="x", labelrotation=30)
+        axis.set_xticks(range(len(names)), names, rotation=30, ha="right")
         axis.grid(True, axis="y", alpha=0.3)
+    accuracies = panels[2][1]
+    if accuracies:  # zoom in: differences of a point or two are what matter
+        axes[2].set_ylim(max(0.0, min(accuracies) - 5.0), min(100.0, max(accuracies) + 2.0))
     if records:
         first = records[0]
         threads = first["latency_ms"]["threads"]
