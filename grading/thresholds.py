@@ -13,9 +13,11 @@ from helpers.errors import Day26Error
 class Threshold:
     """What one artifact of one track must reach against the baseline."""
 
-    min_size_reduction: float
-    min_speedup: float
     max_accuracy_drop: float  # percentage points
+    min_size_reduction: float = 0.0  # 0 = not required
+    min_speedup: float = 0.0  # 0 = not required
+    min_sparsity: float = 0.0  # fraction, 0 = not required
+    max_parity_difference: float = 0.0  # 0 = not checked
 
 
 def load_thresholds() -> dict:
@@ -25,9 +27,13 @@ def load_thresholds() -> dict:
 
 
 def threshold_for(track: str, artifact: str) -> Threshold:
-    """The threshold of one artifact (``"optimized"``, ...) of one track."""
+    """The threshold of one artifact (``"optimized"``, ``"pruned"``, ...) of one track.
+
+    """
     table = load_thresholds()
     try:
         return Threshold(**table[track][artifact])
     except KeyError:
         raise Day26Error(f"grading/thresholds.toml has no [{track}.{artifact}] table") from None
+    except TypeError as error:
+        raise Day26Error(f"grading/thresholds.toml: [{track}.{artifact}] has an unknown key ({error})") from None

@@ -17,23 +17,16 @@ import torch
 from torch import nn
 
 from grading.thresholds import Threshold, threshold_for
-from helpers.bench import compare_latency, measure_latency
 from helpers.export import check_parity, export_onnx
-from helpers.measure import (
-    accuracy,
-    count_onnx_parameters,
-    count_parameters,
-    onnx_weight_sparsity,
-    size_on_disk,
-    sparsity,
-)
+from helpers.measure import count_parameters
 from helpers.prune import prune_channels, prune_l1_unstructured, prune_lstm_units
 from helpers.quantize import ort_dynamic_int8, ort_static_int8, save_dynamic_int8, torch_dynamic_int8
 from helpers.reference import ready_model
-from helpers.report import VariantResult, read_results, record_result, save_comparison_plot, summary_table
+from helpers.report import read_results, save_comparison_plot, summary_table
 from helpers.runtime import open_session
 from helpers.tracks import Track, check_inputs
 from helpers.train import train
+from helpers.variants import measure_variant
 
 STEPS = ("reference model", "baseline", "dynamic INT8", "pruning", "ONNX export", "ONNX INT8", "combined", "report")
 UNSTRUCTURED_AMOUNT = 0.5  # fraction of weights zeroed in the "pruned" variant
@@ -125,60 +118,23 @@ def run_pipeline(
     baseline = ready.model
     val = track.val_data()
     check_inputs(track, val.model_inputs(0, 2), f"the {track.name} validation data")
-    one_input = val.model_inputs(0, 1)  # latency at batch 1, on a real sample
 
-    def record(
-        variant: str,
-        description: str,
-        artifact: Path,
-        model: nn.Module | object,
-        params: int,
-        sparsity_value: float,
-        extra: dict | None = None,
-    ) -> VariantResult:
-        if variant == "baseline":
-            latency = measure_latency(baseline, one_input, "baseline", threads, seconds=seconds_per_comparison)
-            speedup = 1.0
-        else:
-            comparison = compare_latency(
-                baseline, model, one_input, ("baseline", variant), threads, seconds=seconds_per_comparison
-            )
-            latency, speedup = comparison.candidate, comparison.speedup
-        result = VariantResult(
-            variant=variant,
-            description=description,
-            artifact=artifact.name,
-            size_bytes=size_on_disk(artifact),
-            latency_ms=latency.as_dict(),
-            speedup_vs_baseline=speedup,
-            accuracy=accuracy(model, val),
-            params=params,
-            sparsity=sparsity_value,
-            track=track.name,
-            extra=extra or {},
-        )
-        record_result(results_path, result)
-        return result
+    def record(variant: str, description: str, artifact: Path, model: object, extra: dict | None = None):
+        return measure_variant(
+            variant, description, artifact, model, baseline, val, track.name, threads,
+            seconds_per_comparison, results_path, extra,
+        )  # fmt: skip
 
     step("baseline")
     baseline_path = out_dir / "baseline.pth"
     torch.save(baseline.state_dict(), baseline_path)
-    base = record(
-        "baseline", "PyTorch FP32", baseline_path, baseline, count_parameters(baseline), sparsity(baseline).overall
-    )
+    base = record("baseline", "PyTorch FP32", baseline_path, baseline)
 
     step("dynamic INT8")
     quantized = torch_dynamic_int8(baseline)
     quantized_path = out_dir / "quantized_dynamic.pth"
     save_dynamic_int8(quantized, quantized_path)
-    record(
-        "quantized_dynamic",
-        "PyTorch dynamic INT8 (Linear, LSTM)",
-        quantized_path,
-        quantized,
-        count_parameters(quantized),
-        sparsity(quantized).overall,
-    )
+    record("quantized_dynamic", "PyTorch dynamic INT8 (Linear, LSTM)", quantized_path, quantized)
 
     step("pruning")
     pruned = prune_l1_unstructured(baseline, UNSTRUCTURED_AMOUNT, scope="global")
@@ -189,8 +145,6 @@ def run_pipeline(
         f"L1 unstructured, {UNSTRUCTURED_AMOUNT:.0%} global",
         pruned_path,
         pruned,
-        count_parameters(pruned),
-        sparsity(pruned).overall,
         {"gzip_size_bytes": gzip_size(pruned_path)},
     )
 
@@ -202,8 +156,6 @@ def run_pipeline(
         "ONNX Runtime FP32",
         onnx_path,
         open_session(onnx_path, threads),
-        count_onnx_parameters(onnx_path),
-        onnx_weight_sparsity(onnx_path).overall,
         {"parity_max_abs_difference": parity.max_abs_difference},
     )
 
@@ -216,14 +168,7 @@ def run_pipeline(
     else:
         ort_dynamic_int8(onnx_path, int8_path)
         how = "ONNX Runtime dynamic INT8"
-    record(
-        "onnx_int8",
-        how,
-        int8_path,
-        open_session(int8_path, threads),
-        count_onnx_parameters(int8_path),
-        onnx_weight_sparsity(int8_path).overall,
-    )
+    record("onnx_int8", how, int8_path, open_session(int8_path, threads))
 
     step("combined")
     recipe = track.combined
@@ -249,8 +194,6 @@ def run_pipeline(
         description,
         optimized_path,
         open_session(optimized_path, threads),
-        count_onnx_parameters(optimized_path),
-        onnx_weight_sparsity(optimized_path).overall,
         {"pytorch_params_after_structured_pruning": count_parameters(smaller)},
     )
 

@@ -53,3 +53,13 @@ def test_license_and_gitignore_keep_generated_files_out():
     ignored = (ROOT / ".gitignore").read_text()
     for pattern in ("*.pth", "*.onnx", "artifacts/", ".venv/"):
         assert re.search(rf"^{re.escape(pattern)}$", ignored, re.MULTILINE), pattern
+
+
+def test_every_track_has_thresholds_for_every_artifact():
+    from grading.thresholds import threshold_for
+    from helpers.tracks import TRACKS
+
+    for name in TRACKS:
+        for artifact in ("quantized_dynamic", "pruned", "onnx", "optimized"):
+            assert threshold_for(name, artifact).max_accuracy_drop > 0
+    assert threshold_for("images", "quantized_static").min_size_reduction > 1

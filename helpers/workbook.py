@@ -1,0 +1,77 @@
+"""What the notebooks share: the chosen track, the artifacts folder, the day's checklist,
+and showing a learner's figures against the targets.
+
+The track chosen in ``00_start`` is saved in ``artifacts/track.json``; every later notebook
+reads it with :func:`chosen_track`. (Instructors and tests may set the environment variable
+``DAY26_TRACK`` instead; it wins over the saved choice.)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from grading.thresholds import threshold_for
+from helpers.errors import Day26Error
+from helpers.report import read_results
+from helpers.tracks import Track, get_track
+
+ARTIFACTS = Path("artifacts")
+RESULTS = ARTIFACTS / "results.json"
+TRACK_FILE = ARTIFACTS / "track.json"
+
+CHECKLIST = (
+    ("Baseline model benchmarks", "results.json", "baseline"),
+    ("Quantized model", "quantized_dynamic.pth", "quantized_dynamic"),
+    ("Pruned model, with sparsity metrics", "pruned.pth", "pruned"),
+    ("ONNX exported model", "model.onnx", "onnx"),
+    ("Combined optimized model", "optimized.onnx", "combined"),
+    ("Comparison visualization saved", "comparison.png", None),
+)
+
+
+def choose_track(name: str) -> Track:
+    """Save the track choice for the later notebooks and return the track."""
+    override = os.environ.get("DAY26_TRACK")
+    if override:
+        name = override
+    track = get_track(name)
+    ARTIFACTS.mkdir(exist_ok=True)
+    TRACK_FILE.write_text(json.dumps({"track": track.name}))
+    return track
+
+
+def chosen_track() -> Track:
+    """The track chosen in 00_start (or given by ``DAY26_TRACK``)."""
+    override = os.environ.get("DAY26_TRACK")
+    if override:
+        return get_track(override)
+    if not TRACK_FILE.is_file():
+        raise Day26Error(f"{TRACK_FILE}: no track chosen yet. Run the notebook 00_start first.")
+    try:
+        return get_track(json.loads(TRACK_FILE.read_text())["track"])
+    except (json.JSONDecodeError, KeyError, TypeError):
+        raise Day26Error(f"{TRACK_FILE}: unreadable. Run the notebook 00_start again.") from None
+
+
+def checklist() -> str:
+    """The day's checklist, ticked for every artifact that exists (and is recorded)."""
+    recorded = {record["variant"] for record in read_results(RESULTS)}
+    lines = []
+    for item, artifact, variant in CHECKLIST:
+        done = (ARTIFACTS / artifact).is_file() and (variant is None or variant in recorded)
+        lines.append(f"[{'x' if done else ' '}] {item:<38} artifacts/{artifact}")
+    return "\n".join(lines)
+
+
+def targets_text(track: Track, artifact: str) -> str:
+    """The targets of one artifact of the track, in words."""
+    t = threshold_for(track.name, artifact)
+    parts = []
+    if t.min_size_reduction:
+        parts.append(f"at least {t.min_size_reduction:g}x smaller")
+    if t.min_speedup:
+        parts.append(f"at least {t.min_speedup:g}x faster")
+    parts.append(f"at most {t.max_accuracy_drop:g} accuracy points lost")
+    return f"{track.name} targets for {artifact}: " + ", ".join(parts)
