@@ -27,9 +27,7 @@ def load_thresholds() -> dict:
 
 
 def threshold_for(track: str, artifact: str) -> Threshold:
-    """The threshold of one artifact (``"optimized"``, ``"pruned"``, ...) of one track.
-
-    """
+    """The threshold of one artifact (``"optimized"``, ``"pruned"``, ...) of one track."""
     table = load_thresholds()
     try:
         return Threshold(**table[track][artifact])
