@@ -1,6 +1,6 @@
 """The ``day26`` command line.
 
-Learner side: ``train``, ``optimize``, ``inspect``. Instructor side: ``demo``.
+Learner side: ``train``, ``optimize``, ``inspect``. Instructor side: ``release``, ``demo``.
 Every subcommand has ``--help``; ``--json`` prints machine-readable output on stdout.
 Problems with the input print one line on stderr and exit with status 2.
 """
@@ -115,6 +115,20 @@ def command_demo(args: argparse.Namespace) -> int:
     return 0 if all(outcome["targets_met"] for outcome in outcomes) else 1
 
 
+def command_release(args: argparse.Namespace) -> int:
+    from grading.release import build_release
+
+    release = build_release(Path(args.root))
+    notebooks = sorted(path.name for path in release.glob("*.ipynb"))
+    if args.json:
+        print(json.dumps({"release": str(release), "notebooks": notebooks}, indent=2))
+    else:
+        print(f"student release built from solutions/: {release}")
+        for name in notebooks:
+            print(f"  {name}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="day26", description="Day 26 workbook: make a model faster and smaller, and measure it honestly."
@@ -140,6 +154,10 @@ def build_parser() -> argparse.ArgumentParser:
     inspect = add("inspect", command_inspect, "size on disk, parameters, sparsity and dtypes of a .pth or .onnx file")
     inspect.add_argument("path", help="a .pth state_dict or an .onnx model")
     inspect.add_argument("--json", action="store_true", help="print JSON")
+
+    release = add("release", command_release, "build the student release notebooks/day26 from solutions/day26")
+    release.add_argument("--root", default=".", help="the workbook folder (default: the current folder)")
+    release.add_argument("--json", action="store_true", help="print JSON")
 
     demo = add("demo", command_demo, "the main job: the full optimization pipeline on one track or all, with results")
     demo.add_argument("--track", default="images", help=f"{track_help}, or all (default: images)")

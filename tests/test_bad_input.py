@@ -94,6 +94,6 @@ def test_bring_your_own_model_checks_file_and_shapes(tmp_path):
 
 
 def test_help_works_for_every_command(tmp_path):
-    for command in ("train", "optimize", "inspect", "demo"):
+    for command in ("train", "optimize", "inspect", "release", "demo"):
         result = day26(command, "--help", home=tmp_path)
         assert result.returncode == 0 and "usage: day26" in result.stdout

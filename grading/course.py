@@ -1,0 +1,45 @@
+"""The nbgrader course: where its folders are and how nbgrader is configured.
+
+The repository is the course root: ``solutions/`` holds the source notebooks (nbgrader's
+"source" folder) and ``notebooks/`` the student release. The gradebook and the other
+workspaces of the instructor live under ``course/`` (ignored by git).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from traitlets.config import Config
+
+ASSIGNMENT = "day26"
+CELL_TIMEOUT_SECONDS = 600  # nbgrader's default of 30 s is too short for training and export
+
+
+def put_environment_tools_on_path() -> None:
+    """nbgrader runs the ``alembic`` command (gradebook migrations) from PATH; make sure the
+    one installed beside this Python is found even when the environment is not activated."""
+    tools = str(Path(sys.executable).parent)
+    if tools not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = tools + os.pathsep + os.environ.get("PATH", "")
+
+
+def course_config(root: str | Path, workspace: str | Path | None = None) -> Config:
+    """nbgrader settings for the course rooted at ``root``."""
+    root = Path(root).resolve()
+    workspace = Path(workspace).resolve() if workspace else root / "course"
+    workspace.mkdir(parents=True, exist_ok=True)
+    put_environment_tools_on_path()
+    config = Config()
+    config.CourseDirectory.root = str(root)
+    config.CourseDirectory.course_id = "day26"
+    config.CourseDirectory.source_directory = "solutions"
+    config.CourseDirectory.release_directory = "notebooks"
+    config.CourseDirectory.db_url = f"sqlite:///{workspace / 'gradebook.db'}"
+    config.Exchange.root = str(workspace / "exchange")
+    # Execute.timeout is the one nbgrader honours (ExecutePreprocessor.timeout alone is not always).
+    config.Execute.timeout = CELL_TIMEOUT_SECONDS
+    config.ExecutePreprocessor.timeout = CELL_TIMEOUT_SECONDS
+    config.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+    return config

@@ -1,0 +1,147 @@
+"""The workbook: every solution notebook runs and passes its tests on every track, the release
+fails until answered, matches what `day26 release` builds now, and leaks nothing."""
+
+from __future__ import annotations
+
+import ast
+import json
+import logging
+import shutil
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbgrader import utils
+from nbgrader.preprocessors import Execute
+from nbgrader.validator import Validator
+
+from grading.course import course_config
+from grading.release import build_release
+from helpers.tracks import TRACKS
+
+ROOT = Path(__file__).resolve().parent.parent
+SOLUTIONS = ROOT / "solutions" / "day26"
+RELEASE = ROOT / "notebooks" / "day26"
+NOTEBOOKS = sorted(path.name for path in SOLUTIONS.glob("*.ipynb"))
+MARKERS = (("### BEGIN SOLUTION", "### END SOLUTION"), ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"))
+
+
+def _read(path: Path) -> nbformat.NotebookNode:
+    return nbformat.read(path, as_version=4)
+
+
+def _test_cells(notebook: nbformat.NotebookNode) -> list:
+    return [cell for cell in notebook.cells if cell.cell_type == "code" and utils.is_grade(cell)]
+
+
+def _validator(workspace: Path, invert: bool = False) -> Validator:
+    return Validator(config=course_config(ROOT, workspace), invert=invert)
+
+
+def test_the_five_exercises_and_the_start_notebook_exist():
+    assert NOTEBOOKS == [
+        "00_start.ipynb", "01_baseline.ipynb", "02_quantization.ipynb",
+        "03_pruning.ipynb", "04_onnx.ipynb", "05_combined.ipynb",
+    ]  # fmt: skip
+    assert sorted(path.name for path in RELEASE.glob("*.ipynb")) == NOTEBOOKS
+
+
+@pytest.mark.parametrize("folder", [SOLUTIONS, RELEASE], ids=["solutions", "release"])
+def test_committed_notebooks_carry_no_outputs(folder):
+    for path in folder.glob("*.ipynb"):
+        for cell in _read(path).cells:
+            if cell.cell_type == "code":
+                assert not cell.outputs and cell.execution_count is None, f"{path.name}: clear the outputs"
+
+
+def test_no_test_cell_ends_on_a_bare_value():
+    """nbgrader scores a test cell whose last expression is a number as partial credit."""
+    for name in NOTEBOOKS:
+        for cell in _test_cells(_read(SOLUTIONS / name)):
+            last = ast.parse(cell.source).body[-1]
+            if isinstance(last, ast.Expr):
+                call = last.value
+                assert isinstance(call, ast.Call) and getattr(call.func, "id", "") == "print", (
+                    f"{name}: a test cell ends on an expression: {ast.unparse(last)}"
+                )
+
+
+def test_every_exercise_has_a_solution_region_a_test_and_hidden_tests():
+    for name in NOTEBOOKS[1:]:
+        notebook = _read(SOLUTIONS / name)
+        sources = "\n".join(cell.source for cell in notebook.cells)
+        assert "### BEGIN SOLUTION" in sources, name
+        assert "### BEGIN HIDDEN TESTS" in sources, name
+        assert any(utils.is_solution(c) and c.cell_type == "markdown" for c in notebook.cells), f"{name}: reflection"
+
+
+def test_the_release_holds_no_solution_and_no_hidden_test():
+    for name in NOTEBOOKS:
+        solution_text = "\n".join(cell.source for cell in _read(SOLUTIONS / name).cells)
+        release = _read(RELEASE / name)
+        release_text = "\n".join(cell.source for cell in release.cells if cell.cell_type == "code")
+        for begin, end in MARKERS:
+            assert begin not in "\n".join(cell.source for cell in release.cells), name
+            for region in solution_text.split(begin)[1:]:
+                for line in region.split(end)[0].splitlines():
+                    if len(line.strip()) > 20:
+                        assert line.strip() not in release_text, f"{name} leaks: {line.strip()}"
+
+
+def test_the_release_matches_what_day26_release_builds_now(tmp_path):
+    shutil.copytree(SOLUTIONS, tmp_path / "solutions" / "day26")
+    built = build_release(tmp_path, workspace=tmp_path / "course")
+    for name in NOTEBOOKS:
+        fresh = json.loads((built / name).read_text())
+        committed = json.loads((RELEASE / name).read_text())
+        assert fresh == committed, f"notebooks/day26/{name} is out of date: run `day26 release`"
+
+
+def _copy_notebooks(source: Path, target: Path) -> Path:
+    target.mkdir(parents=True)
+    for name in NOTEBOOKS:
+        shutil.copy(source / name, target / name)
+    return target
+
+
+@pytest.mark.parametrize("track", sorted(TRACKS))
+def test_every_solution_notebook_passes_its_tests(day26_home, tmp_path, monkeypatch, track):
+    """nbgrader validate, through its Python API, on each notebook in order (they share artifacts/)."""
+    monkeypatch.setenv("DAY26_TRACK", track)
+    workdir = _copy_notebooks(SOLUTIONS, tmp_path / "learner")
+    validator = _validator(tmp_path / "course")
+    seconds = {}
+    for name in NOTEBOOKS:
+        started = time.perf_counter()
+        result = validator.validate(str(workdir / name))
+        seconds[name] = round(time.perf_counter() - started, 1)
+        assert result == {}, f"{track} {name}: {json.dumps(result, indent=1)[:3000]}"
+    logging.getLogger("day26").warning("%s notebooks: %s s in all, %s", track, round(sum(seconds.values())), seconds)
+    for artifact in ("quantized_dynamic.pth", "pruned.pth", "model.onnx", "optimized.onnx", "results.json",
+                     "comparison.png"):  # fmt: skip
+        assert (workdir / "artifacts" / artifact).is_file(), artifact
+
+
+def test_the_release_fails_its_tests_until_answered(day26_home, tmp_path, monkeypatch):
+    monkeypatch.setenv("DAY26_TRACK", "images")
+    workdir = _copy_notebooks(RELEASE, tmp_path / "learner")
+    validator = _validator(tmp_path / "course", invert=True)
+    for name in NOTEBOOKS:
+        result = validator.validate(str(workdir / name))
+        assert "passed" not in result and "changed" not in result, f"{name}: {json.dumps(result)[:2000]}"
+
+
+def test_no_cell_of_a_solved_notebook_writes_to_stderr_or_fails(day26_home, tmp_path, monkeypatch):
+    """Warnings are handled where they arise: a learner sees no red noise (images: the most libraries)."""
+    monkeypatch.setenv("DAY26_TRACK", "images")
+    workdir = _copy_notebooks(SOLUTIONS, tmp_path / "learner")
+    config = course_config(ROOT, tmp_path / "course")
+    for name in NOTEBOOKS:
+        notebook = _read(workdir / name)
+        with utils.chdir(str(workdir)):
+            executed, _ = Execute(config=config).preprocess(notebook, {})
+        for index, cell in enumerate(executed.cells):
+            for output in cell.get("outputs", []):
+                noisy = output.output_type == "error" or (output.output_type == "stream" and output.name == "stderr")
+                assert not noisy, f"{name} cell {index}: {output.get('text') or output.get('evalue')}"
