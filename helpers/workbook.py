@@ -75,3 +75,37 @@ def targets_text(track: Track, artifact: str) -> str:
         parts.append(f"at least {t.min_speedup:g}x faster")
     parts.append(f"at most {t.max_accuracy_drop:g} accuracy points lost")
     return f"{track.name} targets for {artifact}: " + ", ".join(parts)
+
+
+def figures_against_targets(track: Track, variant: str, artifact: str) -> str:
+    """Your recorded figures for ``variant`` next to the track's targets for ``artifact``."""
+    records = {record["variant"]: record for record in read_results(RESULTS)}
+    if "baseline" not in records or variant not in records:
+        return f"record the baseline (notebook 01) and {variant} first"
+    base, mine = records["baseline"], records[variant]
+    t = threshold_for(track.name, artifact)
+    size_ratio = base["size_bytes"] / mine["size_bytes"]
+    change = 100.0 * (mine["accuracy"] - base["accuracy"])  # accuracy change in points
+
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "NOT MET"
+
+    rows = [
+        ("size on disk", f"{size_ratio:.2f}x smaller", t.min_size_reduction, size_ratio >= t.min_size_reduction),
+        ("speed (median)", f"{mine['speedup_vs_baseline']:.2f}x faster", t.min_speedup,
+         mine["speedup_vs_baseline"] >= t.min_speedup),
+    ]  # fmt: skip
+    lines = [f"{variant} against the {track.name} targets for {artifact}:"]
+    for name, yours, minimum, ok in rows:
+        target = f"at least {minimum:g}x" if minimum else "no target"
+        lines.append(f"  {name:<16} {yours:<16} {target:<16} {verdict(ok) if minimum else ''}")
+    lines.append(
+        f"  {'accuracy':<16} {change:+.2f} points     {'lose at most ' + format(t.max_accuracy_drop, 'g'):<16} "
+        f"{verdict(-change <= t.max_accuracy_drop)}"
+    )
+    if t.min_sparsity:
+        lines.append(
+            f"  {'sparsity':<16} {mine['sparsity']:<16.1%} {'at least ' + format(t.min_sparsity, '.0%'):<16} "
+            f"{verdict(mine['sparsity'] >= t.min_sparsity)}"
+        )
+    return "\n".join(lines)
