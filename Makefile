@@ -4,7 +4,7 @@
 VENV ?= .venv
 TRACK ?= images
 
-.PHONY: setup demo test
+.PHONY: setup demo test lab
 
 setup: $(VENV)/.installed
 
@@ -19,3 +19,6 @@ demo: setup
 
 test: setup
 	$(VENV)/bin/python -m pytest
+
+lab: setup
+	$(VENV)/bin/jupyter lab notebooks/day26
