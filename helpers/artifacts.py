@@ -38,6 +38,7 @@ def load_state_dict_file(path: str | Path) -> dict:
         with warnings.catch_warnings():
             # Loading INT8 tensors touches an old storage API inside torch itself.
             warnings.filterwarnings("ignore", message=".*TypedStorage is deprecated.*", category=UserWarning)
+            warnings.filterwarnings("ignore", message=".*quantized tensor creation.*", category=UserWarning)
             state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:
         raise file_error(

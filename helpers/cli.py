@@ -1,6 +1,6 @@
 """The ``day26`` command line.
 
-Learner side: ``train``, ``optimize``, ``inspect``. Instructor side: ``release``, ``demo``.
+Learner side: ``train``, ``optimize``, ``inspect``. Instructor side: ``release``, ``verify``, ``demo``.
 Every subcommand has ``--help``; ``--json`` prints machine-readable output on stdout.
 Problems with the input print one line on stderr and exit with status 2.
 """
@@ -115,17 +115,28 @@ def command_demo(args: argparse.Namespace) -> int:
     return 0 if all(outcome["targets_met"] for outcome in outcomes) else 1
 
 
+def command_verify(args: argparse.Namespace) -> int:
+    from grading.verify import verify_submission
+
+    verdict = verify_submission(Path(args.submission), args.track)
+    print(json.dumps(verdict.as_dict(), indent=2) if args.json else verdict.table())
+    return 0 if verdict.passed else 1
+
+
 def command_release(args: argparse.Namespace) -> int:
+    from grading.bundle import build_bundle
     from grading.release import build_release
 
     release = build_release(Path(args.root))
+    bundle = build_bundle(Path(args.root), Path(args.bundle))
     notebooks = sorted(path.name for path in release.glob("*.ipynb"))
     if args.json:
-        print(json.dumps({"release": str(release), "notebooks": notebooks}, indent=2))
+        print(json.dumps({"release": str(release), "notebooks": notebooks, "bundle": str(bundle)}, indent=2))
     else:
         print(f"student release built from solutions/: {release}")
         for name in notebooks:
             print(f"  {name}")
+        print(f"learner bundle (release notebooks, helpers, install files): {bundle}")
     return 0
 
 
@@ -157,7 +168,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     release = add("release", command_release, "build the student release notebooks/day26 from solutions/day26")
     release.add_argument("--root", default=".", help="the workbook folder (default: the current folder)")
+    release.add_argument("--bundle", default="course/day26-learner.zip", help="where to write the learner bundle zip")
     release.add_argument("--json", action="store_true", help="print JSON")
+
+    verify = add("verify", command_verify, "the grader's own check of one learner folder's artifacts")
+    verify.add_argument("submission", help="the learner's folder (the one holding artifacts/)")
+    verify.add_argument("--track", help=f"{track_help} (default: the learner's artifacts/track.json)")
+    verify.add_argument("--json", action="store_true", help="print JSON, with the raw timing samples")
 
     demo = add("demo", command_demo, "the main job: the full optimization pipeline on one track or all, with results")
     demo.add_argument("--track", default="images", help=f"{track_help}, or all (default: images)")

@@ -101,9 +101,9 @@ TRACKS: dict[str, Track] = {
         val_size=1000,
         training=TrainingRecipe(epochs=8, batch_size=64, learning_rate=5e-3),
         combined=CombinedRecipe(
-            prune_amount=0.25,
+            prune_amount=0.4,
             structure="lstm_units",
-            fine_tune=TrainingRecipe(epochs=2, batch_size=64, learning_rate=1e-3),
+            fine_tune=TrainingRecipe(epochs=5, batch_size=64, learning_rate=3e-3),
             quantization="dynamic",
         ),
     ),

@@ -13,7 +13,7 @@ from helpers.artifacts import load_into
 from helpers.errors import Day26Error
 from helpers.export import export_onnx
 from helpers.models import LesionNet, StockMLP
-from helpers.tracks import bring_your_own_model, check_inputs, get_track
+from helpers.tracks import TRACKS, bring_your_own_model, check_inputs, get_track
 
 
 def day26(*args: str, home) -> subprocess.CompletedProcess:
@@ -90,7 +90,10 @@ def test_bring_your_own_model_checks_file_and_shapes(tmp_path):
     with pytest.raises(Day26Error, match="expects"):
         bring_your_own_model("mine", StockMLP, tmp_path / "mine.pth", make_stock_features, (12,), like="tabular")
     track = bring_your_own_model("mine", StockMLP, tmp_path / "mine.pth", make_stock_features, (10,), like="tabular")
-    assert get_track("mine") is track
+    try:
+        assert get_track("mine") is track
+    finally:
+        TRACKS.pop("mine")  # other tests iterate over the built-in tracks
 
 
 def test_help_works_for_every_command(tmp_path):

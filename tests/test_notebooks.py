@@ -145,3 +145,22 @@ def test_no_cell_of_a_solved_notebook_writes_to_stderr_or_fails(day26_home, tmp_
             for output in cell.get("outputs", []):
                 noisy = output.output_type == "error" or (output.output_type == "stream" and output.name == "stderr")
                 assert not noisy, f"{name} cell {index}: {output.get('text') or output.get('evalue')}"
+
+
+def test_the_learner_bundle_holds_the_release_and_nothing_of_the_grader(tmp_path):
+    import zipfile
+
+    from grading.bundle import build_bundle
+    from grading.hidden import HIDDEN_SEED
+
+    bundle = build_bundle(ROOT, tmp_path / "bundle.zip")
+    with zipfile.ZipFile(bundle) as archive:
+        names = archive.namelist()
+        texts = {name: archive.read(name).decode() for name in names}
+    assert {f"day26/notebooks/day26/{name}" for name in NOTEBOOKS} <= set(names)
+    assert "day26/helpers/measure.py" in names and "day26/grading/thresholds.toml" in names
+    assert not any("solutions/" in name for name in names)
+    assert not any(name.startswith("day26/grading/") and name.endswith(("hidden.py", "verify.py")) for name in names)
+    for name, text in texts.items():
+        assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text, name
+        assert str(HIDDEN_SEED) not in text and f"{HIDDEN_SEED:_}" not in text, name

@@ -1,0 +1,84 @@
+"""Checking a submission's files before anything loads them.
+
+A learner's folder is untrusted: an artifact may be a link to a file elsewhere, an ONNX model
+may point its external weights outside the submission (onnxruntime still follows a hard
+link), or a file may be huge. Each check raises :class:`UnsafeFile` with a reason a learner
+can act on.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path, PurePosixPath
+
+import onnx
+
+MAX_ARTIFACT_BYTES = 100_000_000  # nbgrader skips larger files anyway
+STANDARD_ONNX_DOMAINS = {"", "ai.onnx", "ai.onnx.ml", "com.microsoft"}  # com.microsoft: ORT's INT8 operators
+
+
+class UnsafeFile(Exception):
+    """A file the grader refuses to load, with the reason."""
+
+
+def _check_regular_file(path: Path, submission: Path) -> None:
+    try:
+        info = path.lstat()
+    except FileNotFoundError:
+        raise UnsafeFile(f"{path.name} is missing") from None
+    if stat.S_ISLNK(info.st_mode):
+        raise UnsafeFile(f"{path.name} is a symbolic link; submit the file itself")
+    if not stat.S_ISREG(info.st_mode):
+        raise UnsafeFile(f"{path.name} is not a regular file")
+    if info.st_nlink > 1:
+        raise UnsafeFile(f"{path.name} is a hard link to another file; submit a copy")
+    if info.st_size > MAX_ARTIFACT_BYTES:
+        raise UnsafeFile(f"{path.name} is {info.st_size / 1e6:.0f} MB, over the {MAX_ARTIFACT_BYTES / 1e6:.0f} MB cap")
+    if not path.resolve().is_relative_to(submission.resolve()):
+        raise UnsafeFile(f"{path.name} lies outside the submission")
+
+
+def checked_artifact(submission: Path, name: str) -> Path:
+    """``submission/artifacts/name``, after the file checks."""
+    path = submission / "artifacts" / name
+    _check_regular_file(path, submission)
+    return path
+
+
+def _graphs(graph: onnx.GraphProto):
+    yield graph
+    for node in graph.node:
+        for attribute in node.attribute:
+            if attribute.HasField("g"):
+                yield from _graphs(attribute.g)
+            for subgraph in attribute.graphs:
+                yield from _graphs(subgraph)
+
+
+def checked_onnx(submission: Path, name: str) -> Path:
+    """An ONNX artifact whose every referenced file is a regular file inside the submission
+    and whose operators all come from the standard domains."""
+    path = checked_artifact(submission, name)
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception:  # a damaged file fails in many ways inside onnx
+        raise UnsafeFile(f"{name} is not a readable ONNX model; export it again") from None
+    local_functions = {function.domain for function in model.functions}
+    for graph in _graphs(model.graph):
+        for tensor in list(graph.initializer):
+            if tensor.data_location != onnx.TensorProto.EXTERNAL:
+                continue
+            location = next((entry.value for entry in tensor.external_data if entry.key == "location"), "")
+            pure = PurePosixPath(location)
+            if pure.is_absolute() or ".." in pure.parts or os.path.isabs(location):
+                raise UnsafeFile(f"{name} points its weights at '{location}', outside the submission")
+            _check_regular_file(path.parent / location, submission)
+        for node in graph.node:
+            if node.domain not in STANDARD_ONNX_DOMAINS | local_functions:
+                raise UnsafeFile(f"{name} uses the non-standard operator domain '{node.domain}'")
+    for function in model.functions:
+        for node in function.node:
+            if node.domain not in STANDARD_ONNX_DOMAINS | local_functions:
+                raise UnsafeFile(f"{name} uses the non-standard operator domain '{node.domain}'")
+    return path

@@ -1,0 +1,266 @@
+"""The artifact verifier: the grader's own measurement of a learner's artifacts.
+
+It never trusts results.json or anything a notebook printed. It loads each artifact safely
+(``weights_only=True``, file checks first), measures size on disk, sparsity, weight dtypes,
+ONNX parity and accuracy on the hidden split, paired against the reference model on the
+same samples, and speed in the benchmark lane: fixed threads, interleaved blocks, a guard
+band around the target, and up to three attempts, with every raw figure kept.
+
+Run it in a fresh process (``day26 verify``): it imports grader code only.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+
+from grading.hidden import hidden_split
+from grading.safety import UnsafeFile, checked_artifact, checked_onnx
+from grading.thresholds import Threshold, threshold_for
+from helpers.artifacts import load_int8_into, load_into
+from helpers.bench import compare_latency
+from helpers.data import Dataset
+from helpers.errors import Day26Error
+from helpers.export import check_parity
+from helpers.measure import accuracy, size_on_disk, sparsity
+from helpers.reference import ready_model
+from helpers.runtime import open_session
+from helpers.tracks import Track, get_track
+
+GUARD_BAND = 0.10  # a speed ratio within 10 % of the target is re-measured, not judged
+LANE_ATTEMPTS = 3
+
+
+@dataclass
+class Check:
+    """One verified property of one artifact."""
+
+    artifact: str
+    name: str
+    measured: str
+    target: str
+    passed: bool | None  # None: needs review (speed stayed inside the guard band)
+    reason: str = ""
+
+    @property
+    def status(self) -> str:
+        return {True: "pass", False: "FAIL", None: "review"}[self.passed]
+
+
+@dataclass
+class Verdict:
+    """Everything the verifier found in one submission."""
+
+    submission: str
+    track: str
+    checks: list[Check] = field(default_factory=list)
+    lane: dict = field(default_factory=dict)  # raw speed samples per artifact
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.checks) and all(check.passed is True for check in self.checks)
+
+    def as_dict(self) -> dict:
+        return {
+            "submission": self.submission,
+            "track": self.track,
+            "passed": self.passed,
+            "checks": [asdict(check) | {"status": check.status} for check in self.checks],
+            "lane": self.lane,
+        }
+
+    def table(self) -> str:
+        lines = [f"{self.submission} ({self.track} track)"]
+        for check in self.checks:
+            lines.append(
+                f"  {check.status:<6} {check.artifact:<22} {check.name:<14} {check.measured:<18} {check.target:<20} "
+                f"{check.reason}"
+            )
+        verdict = "all checks passed" if self.passed else "some checks did not pass"
+        return "\n".join([*lines, f"  => {verdict}"])
+
+
+def _track_of(submission: Path, track_name: str | None) -> Track:
+    if track_name:
+        return get_track(track_name)
+    choice = submission / "artifacts" / "track.json"
+    try:
+        import json
+
+        return get_track(json.loads(choice.read_text())["track"])
+    except (OSError, ValueError, KeyError, TypeError):
+        raise Day26Error(f"{choice}: no readable track choice. Pass --track.") from None
+
+
+class _Context:
+    """What every check needs: the track, the reference model and its figures on the hidden split."""
+
+    def __init__(self, submission: Path, track: Track, threads: int) -> None:
+        self.submission, self.track, self.threads = submission, track, threads
+        self.reference = ready_model(track).model
+        self.hidden: Dataset = hidden_split(track)
+        self.reference_accuracy = accuracy(self.reference, self.hidden)
+        with tempfile.TemporaryDirectory() as folder:
+            baseline_file = Path(folder) / "baseline.pth"
+            torch.save(self.reference.state_dict(), baseline_file)
+            self.baseline_bytes = size_on_disk(baseline_file)
+
+
+def _accuracy_check(ctx: _Context, artifact: str, model: object, t: Threshold) -> Check:
+    value = accuracy(model, ctx.hidden)
+    change = 100.0 * (value - ctx.reference_accuracy)  # points, on the same hidden samples
+    ok = -change <= t.max_accuracy_drop
+    reason = "" if ok else "too much accuracy lost: prune less, fine-tune longer or calibrate on more data"
+    return Check(
+        artifact, "accuracy", f"{value:.2%} ({change:+.2f} pts)", f"lose <= {t.max_accuracy_drop:g} pts", ok, reason
+    )
+
+
+def _size_check(ctx: _Context, artifact: str, path: Path, t: Threshold) -> Check:
+    ratio = ctx.baseline_bytes / size_on_disk(path)
+    ok = ratio >= t.min_size_reduction
+    reason = "" if ok else "not small enough: quantize the weights or remove channels"
+    return Check(artifact, "size", f"{ratio:.2f}x smaller", f">= {t.min_size_reduction:g}x", ok, reason)
+
+
+def _speed_check(ctx: _Context, artifact: str, session: object, t: Threshold, verdict: Verdict) -> Check:
+    one_input = ctx.hidden.model_inputs(0, 1)
+    attempts = []
+    for _ in range(LANE_ATTEMPTS):
+        comparison = compare_latency(ctx.reference, session, one_input, ("reference", artifact), ctx.threads)
+        attempts.append(
+            {
+                "speedup": comparison.speedup,
+                "block_speedups": comparison.block_speedups,
+                "reference_ms": comparison.baseline.samples_ms,
+                "artifact_ms": comparison.candidate.samples_ms,
+            }
+        )
+        if comparison.speedup >= t.min_speedup * (1 + GUARD_BAND):
+            passed: bool | None = True
+            break
+        if comparison.speedup <= t.min_speedup * (1 - GUARD_BAND):
+            passed = False
+            break
+        passed = None
+    verdict.lane[artifact] = {"threads": ctx.threads, "guard_band": GUARD_BAND, "attempts": attempts}
+    speedup = statistics.median(attempt["speedup"] for attempt in attempts)
+    reason = {
+        True: "",
+        False: "not fast enough: remove channels, or use INT8 that runs fast on this CPU",
+        None: f"within {GUARD_BAND:.0%} of the target after {LANE_ATTEMPTS} attempts: an instructor decides",
+    }
+    return Check(artifact, "speed", f"{speedup:.2f}x faster", f">= {t.min_speedup:g}x", passed, reason[passed])
+
+
+def _refused(artifact: str, error: Exception) -> Check:
+    return Check(artifact, "file", "refused", "safe, loadable", False, str(error))
+
+
+def _verify_quantized(ctx: _Context, verdict: Verdict) -> None:
+    name, t = "quantized_dynamic.pth", threshold_for(ctx.track.name, "quantized_dynamic")
+    try:
+        path = checked_artifact(ctx.submission, name)
+        model = load_int8_into(ctx.track.build_model, path)
+    except (UnsafeFile, Day26Error) as error:
+        verdict.checks.append(_refused(name, error))
+        return
+    int8 = sum(v.numel() for v in model.state_dict().values() if isinstance(v, torch.Tensor) and v.is_quantized)
+    int8 += sum(1 for m in model.modules() if "quantized" in type(m).__module__)
+    ok = int8 > 0
+    verdict.checks.append(
+        Check(
+            name,
+            "INT8 weights",
+            "yes" if ok else "none",
+            "INT8 layers",
+            ok,
+            "" if ok else "the weights are FP32: quantize before saving",
+        )
+    )
+    verdict.checks.append(_size_check(ctx, name, path, t))
+    verdict.checks.append(_accuracy_check(ctx, name, model, t))
+
+
+def _verify_pruned(ctx: _Context, verdict: Verdict) -> None:
+    name, t = "pruned.pth", threshold_for(ctx.track.name, "pruned")
+    try:
+        model = load_into(ctx.track.build_model, checked_artifact(ctx.submission, name))
+    except (UnsafeFile, Day26Error) as error:
+        verdict.checks.append(_refused(name, error))
+        return
+    measured = sparsity(model).overall
+    ok = measured >= t.min_sparsity
+    verdict.checks.append(
+        Check(
+            name,
+            "sparsity",
+            f"{measured:.1%}",
+            f">= {t.min_sparsity:.0%}",
+            ok,
+            "" if ok else "prune a larger fraction of the weights",
+        )
+    )
+    verdict.checks.append(_accuracy_check(ctx, name, model, t))
+
+
+def _learner_fp32_model(ctx: _Context):
+    """The learner's own FP32 model (baseline.pth) for the parity check, else the reference."""
+    try:
+        return load_into(ctx.track.build_model, checked_artifact(ctx.submission, "baseline.pth"))
+    except (UnsafeFile, Day26Error):
+        return ctx.reference
+
+
+def _verify_onnx(ctx: _Context, verdict: Verdict, name: str, artifact: str) -> None:
+    t = threshold_for(ctx.track.name, artifact)
+    try:
+        path = checked_onnx(ctx.submission, name)
+        session = open_session(path, ctx.threads)
+    except (UnsafeFile, Day26Error) as error:
+        verdict.checks.append(_refused(name, error))
+        return
+    except Exception as error:  # onnxruntime rejects a malformed graph in many ways
+        verdict.checks.append(
+            _refused(name, Day26Error(f"{name} does not load in ONNX Runtime ({type(error).__name__})"))
+        )
+        return
+    if t.max_parity_difference:
+        parity = check_parity(_learner_fp32_model(ctx), path, ctx.hidden.model_inputs(0, 16), t.max_parity_difference)
+        verdict.checks.append(
+            Check(
+                name,
+                "parity",
+                f"{parity.max_abs_difference:.1e}",
+                f"<= {t.max_parity_difference:g}",
+                parity.passed,
+                "" if parity.passed else "the ONNX model does not compute what your model does",
+            )
+        )
+    if t.min_size_reduction:
+        verdict.checks.append(_size_check(ctx, name, path, t))
+    verdict.checks.append(_accuracy_check(ctx, name, session, t))
+    if t.min_speedup:
+        verdict.checks.append(_speed_check(ctx, name, session, t, verdict))
+
+
+def verify_submission(submission: str | Path, track_name: str | None = None, threads: int = 1) -> Verdict:
+    """Verify the artifacts of one learner folder (the folder that holds ``artifacts/``)."""
+    submission = Path(submission)
+    if not (submission / "artifacts").is_dir():
+        raise Day26Error(f"{submission}: no artifacts/ folder. Give the learner's folder that holds artifacts/.")
+    for variable in ("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "TORCH_FORCE_WEIGHTS_ONLY_LOAD"):
+        os.environ.pop(variable, None)  # the verifier always loads with weights_only=True itself
+    track = _track_of(submission, track_name)
+    ctx = _Context(submission, track, threads)
+    verdict = Verdict(str(submission), track.name)
+    _verify_quantized(ctx, verdict)
+    _verify_pruned(ctx, verdict)
+    _verify_onnx(ctx, verdict, "model.onnx", "onnx")
+    _verify_onnx(ctx, verdict, "optimized.onnx", "optimized")
+    return verdict

@@ -1,0 +1,151 @@
+"""The verifier measures for itself and refuses unsafe or fake artifacts, each with a reason."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import onnx
+import pytest
+import torch
+
+from grading.verify import verify_submission
+from helpers.models import LesionNet, StockMLP
+from helpers.pipeline import run_pipeline
+from helpers.tracks import get_track
+
+
+@pytest.fixture(scope="module")
+def reference_submission(day26_home, tmp_path_factory) -> Path:
+    """The reference solution of the tabular track, laid out as a learner's folder."""
+    folder = tmp_path_factory.mktemp("reference")
+    run_pipeline(get_track("tabular"), folder / "artifacts", seconds_per_comparison=0.5)
+    (folder / "artifacts" / "track.json").write_text(json.dumps({"track": "tabular"}))
+    return folder
+
+
+@pytest.fixture
+def submission(reference_submission, tmp_path) -> Path:
+    """A fresh copy of the reference solution, for a test to spoil."""
+    return Path(shutil.copytree(reference_submission, tmp_path / "learner"))
+
+
+def _checks(verdict, artifact: str) -> dict[str, object]:
+    return {check.name: check for check in verdict.checks if check.artifact == artifact}
+
+
+def test_the_reference_solution_passes_every_check(submission):
+    verdict = verify_submission(submission)
+    assert verdict.passed, verdict.table()
+    assert verdict.track == "tabular"
+    assert {c.artifact for c in verdict.checks} == {
+        "quantized_dynamic.pth",
+        "pruned.pth",
+        "model.onnx",
+        "optimized.onnx",
+    }
+    attempts = verdict.lane["optimized.onnx"]["attempts"]
+    assert attempts and attempts[0]["reference_ms"] and attempts[0]["artifact_ms"]  # raw samples kept
+
+
+def test_results_json_is_never_trusted(submission):
+    results = submission / "artifacts" / "results.json"
+    fake = json.loads(results.read_text())
+    for record in fake["records"]:
+        record["accuracy"], record["speedup_vs_baseline"] = 1.0, 100.0
+    results.write_text(json.dumps(fake))
+    torch.save(StockMLP().state_dict(), submission / "artifacts" / "pruned.pth")  # random weights
+    verdict = verify_submission(submission)
+    assert not verdict.passed
+    assert _checks(verdict, "pruned.pth")["accuracy"].passed is False
+
+
+def test_missing_artifacts_are_named(submission):
+    (submission / "artifacts" / "optimized.onnx").unlink()
+    (submission / "artifacts" / "pruned.pth").unlink()
+    verdict = verify_submission(submission)
+    assert "optimized.onnx is missing" in _checks(verdict, "optimized.onnx")["file"].reason
+    assert "pruned.pth is missing" in _checks(verdict, "pruned.pth")["file"].reason
+
+
+def test_a_dense_pruned_model_and_an_fp32_quantized_model_fail(submission):
+    artifacts = submission / "artifacts"
+    shutil.copy(artifacts / "baseline.pth", artifacts / "pruned.pth")
+    shutil.copy(artifacts / "baseline.pth", artifacts / "quantized_dynamic.pth")
+    verdict = verify_submission(submission)
+    assert _checks(verdict, "pruned.pth")["sparsity"].passed is False
+    assert "not a dynamic-INT8 state_dict" in _checks(verdict, "quantized_dynamic.pth")["file"].reason
+
+
+def test_a_pickled_module_and_a_wrong_architecture_are_refused(submission):
+    artifacts = submission / "artifacts"
+    torch.save(StockMLP(), artifacts / "pruned.pth")  # a whole module: code runs on load
+    torch.save(LesionNet().state_dict(), artifacts / "quantized_dynamic.pth")
+    verdict = verify_submission(submission)
+    assert "never loaded" in _checks(verdict, "pruned.pth")["file"].reason
+    assert _checks(verdict, "quantized_dynamic.pth")["file"].passed is False
+
+
+def test_a_corrupt_onnx_file_is_refused(submission):
+    (submission / "artifacts" / "optimized.onnx").write_bytes(b"not an onnx model at all")
+    verdict = verify_submission(submission)
+    assert "not a readable ONNX model" in _checks(verdict, "optimized.onnx")["file"].reason
+
+
+def test_onnx_weights_outside_the_submission_are_refused(submission, tmp_path):
+    artifacts = submission / "artifacts"
+    model = onnx.load(str(artifacts / "model.onnx"))
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    onnx.save_model(model, str(outside / "model.onnx"), save_as_external_data=True, location="weights.data",
+                    size_threshold=0)  # fmt: skip
+    shutil.copy(outside / "model.onnx", artifacts / "model.onnx")
+    graph = onnx.load(str(artifacts / "model.onnx"), load_external_data=False)
+    for tensor in graph.graph.initializer:
+        for entry in tensor.external_data:
+            if entry.key == "location":
+                entry.value = "../../outside/weights.data"
+    onnx.save_model(graph, str(artifacts / "model.onnx"))
+    verdict = verify_submission(submission)
+    assert "outside the submission" in _checks(verdict, "model.onnx")["file"].reason
+
+
+def test_linked_files_are_refused(submission, tmp_path):
+    artifacts = submission / "artifacts"
+    target = tmp_path / "elsewhere.onnx"
+    shutil.move(artifacts / "optimized.onnx", target)
+    os.symlink(target, artifacts / "optimized.onnx")
+    os.link(artifacts / "pruned.pth", tmp_path / "second_name.pth")  # pruned.pth now has two names
+    verdict = verify_submission(submission)
+    assert "symbolic link" in _checks(verdict, "optimized.onnx")["file"].reason
+    assert "hard link" in _checks(verdict, "pruned.pth")["file"].reason
+
+
+def test_an_unoptimized_model_submitted_as_optimized_fails_on_size_and_speed(day26_home, tmp_path):
+    track = get_track("text")
+    folder = tmp_path / "learner"
+    artifacts = folder / "artifacts"
+    artifacts.mkdir(parents=True)
+    from helpers.export import export_onnx
+    from helpers.reference import ready_model
+
+    export_onnx(ready_model(track).model, track.example_batch(), artifacts / "optimized.onnx")
+    verdict = verify_submission(folder, "text")
+    checks = _checks(verdict, "optimized.onnx")
+    assert checks["size"].passed is False and checks["speed"].passed is False
+    assert checks["accuracy"].passed is True  # the same model: no accuracy lost
+
+
+def test_verify_command_exit_codes(reference_submission, tmp_path):
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "helpers.cli", "verify", *args], capture_output=True, text=True)
+
+    passed = run(str(reference_submission), "--json")
+    assert passed.returncode == 0, passed.stderr
+    assert json.loads(passed.stdout)["passed"] is True
+    missing = run(str(tmp_path / "nobody"))
+    assert missing.returncode == 2 and "no artifacts/ folder" in missing.stderr
