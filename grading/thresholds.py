@@ -26,6 +26,11 @@ def load_thresholds() -> dict:
     return tomllib.loads(text)
 
 
+def speed_guard_band() -> float:
+    """The fraction around a speed target inside which a verdict needs another measurement."""
+    return float(load_thresholds()["lane"]["guard_band"])
+
+
 def threshold_for(track: str, artifact: str) -> Threshold:
     """The threshold of one artifact (``"optimized"``, ``"pruned"``, ...) of one track."""
     table = load_thresholds()

@@ -21,7 +21,7 @@ import torch
 
 from grading.hidden import hidden_split
 from grading.safety import UnsafeFile, checked_artifact, checked_onnx
-from grading.thresholds import Threshold, threshold_for
+from grading.thresholds import Threshold, speed_guard_band, threshold_for
 from helpers.artifacts import load_int8_into, load_into
 from helpers.bench import compare_latency
 from helpers.data import Dataset
@@ -32,7 +32,6 @@ from helpers.reference import ready_model
 from helpers.runtime import open_session
 from helpers.tracks import Track, get_track
 
-GUARD_BAND = 0.10  # a speed ratio within 10 % of the target is re-measured, not judged
 LANE_ATTEMPTS = 3
 
 
@@ -130,6 +129,7 @@ def _size_check(ctx: _Context, artifact: str, path: Path, t: Threshold) -> Check
 
 def _speed_check(ctx: _Context, artifact: str, session: object, t: Threshold, verdict: Verdict) -> Check:
     one_input = ctx.hidden.model_inputs(0, 1)
+    band = speed_guard_band()  # within this fraction of the target: measure again, do not judge
     attempts = []
     for _ in range(LANE_ATTEMPTS):
         comparison = compare_latency(ctx.reference, session, one_input, ("reference", artifact), ctx.threads)
@@ -141,19 +141,19 @@ def _speed_check(ctx: _Context, artifact: str, session: object, t: Threshold, ve
                 "artifact_ms": comparison.candidate.samples_ms,
             }
         )
-        if comparison.speedup >= t.min_speedup * (1 + GUARD_BAND):
+        if comparison.speedup >= t.min_speedup * (1 + band):
             passed: bool | None = True
             break
-        if comparison.speedup <= t.min_speedup * (1 - GUARD_BAND):
+        if comparison.speedup <= t.min_speedup * (1 - band):
             passed = False
             break
         passed = None
-    verdict.lane[artifact] = {"threads": ctx.threads, "guard_band": GUARD_BAND, "attempts": attempts}
+    verdict.lane[artifact] = {"threads": ctx.threads, "guard_band": band, "attempts": attempts}
     speedup = statistics.median(attempt["speedup"] for attempt in attempts)
     reason = {
         True: "",
         False: "not fast enough: remove channels, or use INT8 that runs fast on this CPU",
-        None: f"within {GUARD_BAND:.0%} of the target after {LANE_ATTEMPTS} attempts: an instructor decides",
+        None: f"within {band:.0%} of the target after {LANE_ATTEMPTS} attempts: an instructor decides",
     }
     return Check(artifact, "speed", f"{speedup:.2f}x faster", f">= {t.min_speedup:g}x", passed, reason[passed])
 
