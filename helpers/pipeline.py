@@ -9,6 +9,7 @@ step by step.
 from __future__ import annotations
 
 import gzip
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ import torch
 from torch import nn
 
 from grading.thresholds import Threshold, threshold_for
+from helpers.data import Dataset
 from helpers.export import check_parity, export_onnx
 from helpers.measure import count_parameters
 from helpers.prune import prune_channels, prune_l1_unstructured, prune_lstm_units
@@ -96,6 +98,23 @@ def _structured_prune(track: Track, model: nn.Module) -> nn.Module:
     return prune_channels(model, track.example_batch(), recipe.prune_amount, keep=(track.classifier_name,))
 
 
+def _int8_in_onnx_runtime(track: Track, source: Path, target: Path, calibration: Dataset, allow_none: bool) -> str:
+    """Write ``target`` as the track's kind of ONNX Runtime INT8 of ``source``; return its name.
+
+    Static (calibrated) for conv nets, dynamic for LSTMs. For a track whose recipe uses no
+    INT8 (the tiny MLP), ``allow_none`` copies the FP32 model, else dynamic INT8 is shown.
+    """
+    kind = track.combined.quantization
+    if kind == "static":
+        ort_static_int8(source, target, calibration)
+        return "static INT8 (QDQ, calibrated)"
+    if kind == "none" and allow_none:
+        shutil.copyfile(source, target)
+        return "FP32"
+    ort_dynamic_int8(source, target)
+    return "dynamic INT8"
+
+
 def run_pipeline(
     track: Track,
     out_dir: str | Path,
@@ -160,38 +179,23 @@ def run_pipeline(
     )
 
     step("ONNX INT8")
-    calibration = track.train_data().subset(CALIBRATION_SAMPLES)
+    train_data = track.train_data()
+    calibration = train_data.subset(CALIBRATION_SAMPLES)
     int8_path = out_dir / "onnx_int8.onnx"
-    if track.combined.quantization == "static":
-        ort_static_int8(onnx_path, int8_path, calibration)
-        how = "ONNX Runtime static INT8 (QDQ, calibrated)"
-    else:
-        ort_dynamic_int8(onnx_path, int8_path)
-        how = "ONNX Runtime dynamic INT8"
-    record("onnx_int8", how, int8_path, open_session(int8_path, threads))
+    how = _int8_in_onnx_runtime(track, onnx_path, int8_path, calibration, allow_none=False)
+    record("onnx_int8", f"ONNX Runtime {how}", int8_path, open_session(int8_path, threads))
 
     step("combined")
     recipe = track.combined
     smaller = _structured_prune(track, baseline)
-    train(smaller, track.train_data(), recipe.fine_tune, seed=1)
+    train(smaller, train_data, recipe.fine_tune, seed=1)
     fp32_path = export_onnx(smaller, track.example_batch(), out_dir / "optimized_fp32.onnx")
     optimized_path = out_dir / "optimized.onnx"
-    if recipe.quantization == "static":
-        ort_static_int8(fp32_path, optimized_path, calibration)
-    elif recipe.quantization == "dynamic":
-        ort_dynamic_int8(fp32_path, optimized_path)
-    else:
-        optimized_path.write_bytes(fp32_path.read_bytes())
+    how = _int8_in_onnx_runtime(track, fp32_path, optimized_path, calibration, allow_none=True)
     fp32_path.unlink()
-    description = (
-        f"{recipe.structure.replace('_', ' ')} pruned {recipe.prune_amount:.0%}, fine-tuned, ONNX, "
-        f"INT8 {recipe.quantization}"
-        if recipe.quantization != "none"
-        else f"{recipe.structure.replace('_', ' ')} pruned {recipe.prune_amount:.0%}, fine-tuned, ONNX FP32"
-    )
     combined = record(
         "combined",
-        description,
+        f"{recipe.structure.replace('_', ' ')} pruned {recipe.prune_amount:.0%}, fine-tuned, ONNX, {how}",
         optimized_path,
         open_session(optimized_path, threads),
         {"pytorch_params_after_structured_pruning": count_parameters(smaller)},
