@@ -54,6 +54,7 @@ class Track:
     combined: CombinedRecipe
     classifier_name: str = "classifier"  # the layer that structured pruning must not shrink
     checkpoint: Path | None = None  # a learner's own trained weights; None = train the reference
+    like: str = ""  # for a learner's own track: the built-in track whose recipe and targets it uses
     version: int = 1  # bump when the model, data or recipe changes, so cached models are rebuilt
 
     def train_data(self) -> data.Dataset:
@@ -181,6 +182,7 @@ def bring_your_own_model(
         training=template.training,
         combined=template.combined,
         checkpoint=checkpoint,
+        like=template.name,
     )
     check_inputs(track, track.make_split(2, data.VAL_SEED).model_inputs(), f"the data of '{name}'")
     TRACKS[name] = track

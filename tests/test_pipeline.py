@@ -72,3 +72,24 @@ def test_optimize_command_prints_json(day26_home, tmp_path):
     outcome = json.loads(result.stdout)
     assert outcome["track"] == "tabular" and len(outcome["records"]) == 6
     assert (tmp_path / "optimized.onnx").is_file()
+
+
+def test_a_learners_own_model_runs_through_the_pipeline_with_the_targets_of_its_kind(day26_home, tmp_path):
+    from grading.thresholds import threshold_for
+    from helpers.data import make_stock_features
+    from helpers.models import StockMLP
+    from helpers.tracks import bring_your_own_model
+
+    torch.manual_seed(3)
+    torch.save(StockMLP().state_dict(), tmp_path / "my_week5.pth")
+    track = bring_your_own_model(
+        "my-stocks", StockMLP, tmp_path / "my_week5.pth", make_stock_features, (10,), like="tabular"
+    )
+    try:
+        assert threshold_for("my-stocks", "optimized") == threshold_for("tabular", "optimized")
+        result = run_pipeline(track, tmp_path / "artifacts", seconds_per_comparison=0.3)
+        assert (tmp_path / "artifacts" / "optimized.onnx").is_file()
+        assert result.records[0]["track"] == "my-stocks"
+        assert not (day26_home / "week5_my-stocks_v1.pth").exists()  # the learner's file is used, not retrained
+    finally:
+        TRACKS.pop("my-stocks")
