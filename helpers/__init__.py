@@ -14,6 +14,12 @@ One module per job, so you can read each on its own:
 - ``runtime``    ONNX Runtime sessions with fixed threads
 - ``report``     results.json, the summary table and the comparison plot
 - ``artifacts``  safe loading and inspection of .pth and .onnx files
+- ``train``      the small deterministic training loop (reference models, fine-tuning)
+- ``variants``   measuring one variant against the baseline, the same way everywhere
+- ``workbook``   what the notebooks share: the chosen track, the checklist, figures vs targets
+- ``pipeline``   every technique in a row (``day26 optimize``)
+- ``errors``     the one error type a learner sees: a clear sentence, no traceback
+- ``cli``        the ``day26`` command line
 """
 
 __version__ = "0.1.0"
