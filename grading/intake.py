@@ -17,6 +17,8 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from grading.safety import UnsafeFile, refuse_unless_plain_file
+
 MAX_FILE_BYTES = 100_000_000
 MAX_TOTAL_BYTES = 500_000_000
 CHUNK = 1 << 20
@@ -50,18 +52,14 @@ def _copy_folder(source: Path, target: Path, max_file: int, max_total: int) -> N
     for directory, subfolders, names in os.walk(source, followlinks=False):
         here = Path(directory)
         for name in subfolders + names:
-            info = (here / name).lstat()
             relative = (here / name).relative_to(source)
-            if stat.S_ISLNK(info.st_mode):
-                raise Refused(f"{relative} is a link; submit real files only")
-            if stat.S_ISDIR(info.st_mode):
+            if (here / name).is_dir() and not (here / name).is_symlink():
                 continue
-            if not stat.S_ISREG(info.st_mode):
-                raise Refused(f"{relative} is not a regular file")
-            if info.st_nlink > 1:
-                raise Refused(f"{relative} is a hard link; submit a copy of the file")
-            if info.st_size > max_file:
-                raise Refused(f"{relative} is {info.st_size / 1e6:.0f} MB, over the {max_file / 1e6:.0f} MB cap")
+            try:
+                refuse_unless_plain_file(here / name, relative.as_posix(), max_file)
+            except UnsafeFile as problem:
+                raise Refused(str(problem)) from None
+            info = (here / name).lstat()
             total += info.st_size
             if total > max_total:
                 raise Refused(f"the submission is over the {max_total / 1e6:.0f} MB cap")

@@ -22,19 +22,25 @@ class UnsafeFile(Exception):
     """A file the grader refuses to load, with the reason."""
 
 
-def _check_regular_file(path: Path, submission: Path) -> None:
+def refuse_unless_plain_file(path: Path, shown: str, max_bytes: int = MAX_ARTIFACT_BYTES) -> None:
+    """Raise :class:`UnsafeFile` unless ``path`` is a regular file of its own (no symbolic or
+    hard link) within ``max_bytes``. ``shown`` is how the file is named in the message."""
     try:
         info = path.lstat()
     except FileNotFoundError:
-        raise UnsafeFile(f"{path.name} is missing") from None
+        raise UnsafeFile(f"{shown} is missing") from None
     if stat.S_ISLNK(info.st_mode):
-        raise UnsafeFile(f"{path.name} is a symbolic link; submit the file itself")
+        raise UnsafeFile(f"{shown} is a link (a symbolic link); submit the file itself")
     if not stat.S_ISREG(info.st_mode):
-        raise UnsafeFile(f"{path.name} is not a regular file")
+        raise UnsafeFile(f"{shown} is not a regular file")
     if info.st_nlink > 1:
-        raise UnsafeFile(f"{path.name} is a hard link to another file; submit a copy")
-    if info.st_size > MAX_ARTIFACT_BYTES:
-        raise UnsafeFile(f"{path.name} is {info.st_size / 1e6:.0f} MB, over the {MAX_ARTIFACT_BYTES / 1e6:.0f} MB cap")
+        raise UnsafeFile(f"{shown} is a hard link to another file; submit a copy")
+    if info.st_size > max_bytes:
+        raise UnsafeFile(f"{shown} is {info.st_size / 1e6:.0f} MB, over the {max_bytes / 1e6:.0f} MB cap")
+
+
+def _check_regular_file(path: Path, submission: Path) -> None:
+    refuse_unless_plain_file(path, path.name)
     if not path.resolve().is_relative_to(submission.resolve()):
         raise UnsafeFile(f"{path.name} lies outside the submission")
 
