@@ -1,6 +1,7 @@
 """The ``day26`` command line.
 
-Learner side: ``train``, ``optimize``, ``inspect``. Instructor side: ``release``, ``verify``, ``demo``.
+Learner side: ``train``, ``optimize``, ``inspect``. Instructor side: ``release``, ``autograde``, ``verify``,
+``feedback``, ``grades``, ``demo``.
 Every subcommand has ``--help``; ``--json`` prints machine-readable output on stdout.
 Problems with the input print one line on stderr and exit with status 2.
 """
@@ -119,8 +120,43 @@ def command_verify(args: argparse.Namespace) -> int:
     from grading.verify import verify_submission
 
     verdict = verify_submission(Path(args.submission), args.track)
+    if args.out:
+        Path(args.out).write_text(json.dumps(verdict.as_dict(), indent=1))
     print(json.dumps(verdict.as_dict(), indent=2) if args.json else verdict.table())
     return 0 if verdict.passed else 1
+
+
+def _course(args: argparse.Namespace):
+    from grading.autograde import Course
+
+    root = Path(args.root)
+    return Course(root, Path(args.workspace) if args.workspace else root / "course")
+
+
+def command_autograde(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from grading.autograde import grade_submission, prepare_course, submissions_in, summary_table
+    from grading.sandbox import GIB, Limits, isolation_warning, probe_isolation
+
+    course = _course(args)
+    sources = submissions_in(Path(args.submissions))
+    limits = Limits(notebook_seconds=args.notebook_seconds, memory_bytes=int(args.memory_gb * GIB))
+    if not probe_isolation().available:
+        print(isolation_warning(probe_isolation()), file=sys.stderr)
+    prepare_course(course)
+    outcomes = []
+    bar = tqdm(sources, desc="autograding", unit="learner", disable=args.json, file=sys.stderr)
+    for source in bar:
+        bar.set_postfix_str(source.name)
+        outcomes.append(grade_submission(course, source, limits, force=args.force))
+    bar.close()
+    if args.json:
+        print(json.dumps([asdict(outcome) for outcome in outcomes], indent=2))
+    else:
+        print(summary_table(outcomes))
+        print(f"records in {course.workspace / 'records'}; gradebook {course.gradebook}")
+    return 0
 
 
 def command_release(args: argparse.Namespace) -> int:
@@ -175,6 +211,19 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("submission", help="the learner's folder (the one holding artifacts/)")
     verify.add_argument("--track", help=f"{track_help} (default: the learner's artifacts/track.json)")
     verify.add_argument("--json", action="store_true", help="print JSON, with the raw timing samples")
+
+    verify.add_argument("--out", help="also write the verdict as JSON to this file")
+
+    autograde = add("autograde", command_autograde, "grade a class: intake, sandboxed execution, verifier, gradebook")
+    autograde.add_argument("submissions", help="a folder holding one folder or .zip file per learner")
+    autograde.add_argument("--root", default=".", help="the workbook folder (default: the current folder)")
+    autograde.add_argument("--workspace", help="where the gradebook and grading folders live (default: ROOT/course)")
+    autograde.add_argument(
+        "--notebook-seconds", type=int, default=600, help="time limit of each notebook (default: 600)"
+    )
+    autograde.add_argument("--memory-gb", type=float, default=8.0, help="memory limit of the execution (default: 8)")
+    autograde.add_argument("--force", action="store_true", help="grade again even submissions graded before")
+    autograde.add_argument("--json", action="store_true", help="print JSON")
 
     demo = add("demo", command_demo, "the main job: the full optimization pipeline on one track or all, with results")
     demo.add_argument("--track", default="images", help=f"{track_help}, or all (default: images)")

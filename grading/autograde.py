@@ -1,0 +1,365 @@
+"""Autograding a class: intake, sandboxed execution, verification and scoring, one learner at a time.
+
+Every submission ends as exactly one of
+
+- ``graded``: executed and verified; its points are in the gradebook;
+- ``needs review``: graded as far as possible, with the reasons an instructor must look at
+  (a notebook out of time, out of memory, a crashed kernel, a speed verdict inside the guard band);
+- ``refused``: intake refused it, with the reason; nothing of it ran.
+
+Each learner's outcome is written last, in one step, to ``<workspace>/records/<learner>.json``
+together with the submission's hashes, library versions, machine and the verifier's raw timing
+samples. A run that is killed and started again skips the learners whose record matches their
+submission and redoes the one it was in the middle of; the gradebook is updated in place, so
+nothing is counted twice.
+
+Learners are graded one after another on purpose: the speed checks need a quiet machine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import nbformat
+from nbgrader.api import Gradebook, MissingEntry
+
+from grading.course import ASSIGNMENT, put_environment_tools_on_path
+from grading.intake import intake
+from grading.release import build_release
+from grading.sandbox import Limits, isolation_warning, probe_isolation, run_limited, sandboxed
+from grading.score import CellScore, apply_verdict, copy_scores
+from helpers.errors import Day26Error
+from helpers.reference import home as reference_home
+from helpers.report import library_versions, machine_description
+
+GRADED, REVIEW, REFUSED = "graded", "needs review", "refused"
+RECORD_SCHEMA = "day26-grade/1"
+VERIFY_SECONDS = 900
+MEMORY_ERRORS = ("MemoryError", "_ArrayMemoryError", "can't allocate memory", "std::bad_alloc", "out of memory")
+
+
+@dataclass
+class Course:
+    """Where one class's grading lives. ``root`` is the workbook (solutions/, notebooks/)."""
+
+    root: Path
+    workspace: Path
+
+    def __post_init__(self) -> None:
+        self.root, self.workspace = Path(self.root).resolve(), Path(self.workspace).resolve()
+
+    @property
+    def gradebook(self) -> Path:
+        return self.workspace / "gradebook.db"
+
+    @property
+    def db_url(self) -> str:
+        return f"sqlite:///{self.gradebook}"
+
+    def folder(self, step: str, learner: str) -> Path:
+        """nbgrader's folder of ``learner`` for ``step`` (submitted, autograded)."""
+        return self.workspace / step / learner / ASSIGNMENT
+
+    def record(self, learner: str) -> Path:
+        return self.workspace / "records" / f"{learner}.json"
+
+    def scratch(self, learner: str) -> Path:
+        return self.workspace / "sandbox" / learner
+
+    def notebooks(self) -> list[str]:
+        return sorted(path.stem for path in (self.root / "solutions" / ASSIGNMENT).glob("*.ipynb"))
+
+
+@dataclass
+class Outcome:
+    """How one submission ended. Points are those of the autograded test cells."""
+
+    learner: str
+    status: str
+    reasons: list[str] = field(default_factory=list)
+    points: float = 0.0
+    max_points: float = 0.0
+    disagreements: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    skipped: bool = False
+
+
+# --- one learner ----------------------------------------------------------------------------
+
+
+def submission_digest(source: Path) -> str:
+    """sha256 over a submission as handed in: the zip's bytes, or every file's path and bytes."""
+    digest = hashlib.sha256()
+    if source.is_file():
+        digest.update(source.read_bytes())
+        return digest.hexdigest()
+    for path in sorted(source.rglob("*")):
+        if path.is_file() and not path.is_symlink():
+            digest.update(path.relative_to(source).as_posix().encode() + b"\0")
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def _workbook_folder(folder: Path, notebooks: list[str]) -> Path | None:
+    """The folder in a submission that holds the notebooks or artifacts/ (shallowest first)."""
+    candidates = [folder, *sorted((p for p in folder.rglob("*") if p.is_dir()), key=lambda p: len(p.parts))]
+    for candidate in candidates:
+        if (candidate / "artifacts").is_dir() or any((candidate / f"{name}.ipynb").is_file() for name in notebooks):
+            return candidate
+    return None
+
+
+def _place(course: Course, learner: str, workbook: Path) -> None:
+    """Lay the submission out for nbgrader, and seed the autograded folder with its artifacts."""
+    submitted, autograded = course.folder("submitted", learner), course.folder("autograded", learner)
+    for folder in (submitted, autograded):
+        shutil.rmtree(folder, ignore_errors=True)
+    shutil.copytree(workbook, submitted)
+    if (submitted / "artifacts").is_dir():
+        # nbgrader leaves artifacts/ alone (course.NOT_COURSE_FILES); the notebooks rewrite what they make.
+        shutil.copytree(submitted / "artifacts", autograded / "artifacts")
+    (autograded / "artifacts").mkdir(parents=True, exist_ok=True)
+
+
+def _sandbox_environment(scratch: Path) -> dict[str, str]:
+    environment = {key: value for key, value in os.environ.items() if key != "DAY26_TRACK"}
+    for variable, sub in {
+        "HOME": "home",
+        "JUPYTER_RUNTIME_DIR": "runtime",
+        "IPYTHONDIR": "ipython",
+        "MPLCONFIGDIR": "matplotlib",
+        "XDG_CACHE_HOME": "cache",
+        "TMPDIR": "tmp",
+    }.items():
+        (scratch / sub).mkdir(parents=True, exist_ok=True)
+        environment[variable] = str(scratch / sub)
+    environment["DAY26_HOME"] = str(reference_home())
+    environment["PYTHONDONTWRITEBYTECODE"] = "1"
+    return environment
+
+
+def _notebook_problem(executed: Path, state: dict | None) -> str:
+    """Why a notebook did not run through, in words an instructor can act on ('' when it did)."""
+    if state is None:
+        return "not run: the execution was stopped before it"
+    if state.get("status") == "running":
+        return "stopped: the whole execution ran out of time"
+    text = state.get("error", "") + state.get("log", "")
+    if "DeadKernelError" in text or "Kernel died" in text or "kernel died" in text:
+        return "the kernel crashed (it died while running a cell)"
+    if "UnresponsiveKernelError" in text:
+        return "the kernel stopped responding and could not be interrupted"
+    if state.get("status") == "failed":
+        lines = [line for line in text.strip().splitlines() if line.strip()]
+        return f"nbgrader could not grade it: {lines[-1] if lines else 'no message'}"
+    if not executed.is_file():
+        return ""
+    for cell in nbformat.read(executed, as_version=4).cells:
+        for output in cell.get("outputs", []):
+            if output.get("output_type") != "error":
+                continue
+            message = f"{output.get('ename', '')}: {output.get('evalue', '')}"
+            if output.get("ename") == "CellTimeoutError":
+                return "out of time: a cell was still running when the notebook's time limit ended"
+            if any(marker in message for marker in MEMORY_ERRORS):
+                return f"out of memory: {message[:120]}"
+    return ""
+
+
+def _execute(course: Course, learner: str, limits: Limits) -> tuple[dict, list[str]]:
+    """Run the learner's notebooks in the sandbox; return the execution report and the problems."""
+    scratch = course.scratch(learner)
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    shutil.copyfile(course.workspace / "sandbox-template.db", scratch / "gradebook.db")
+    submitted = course.folder("submitted", learner)
+    notebooks = [name for name in course.notebooks() if (submitted / f"{name}.ipynb").is_file()]
+    problems = [f"{name}: missing from the submission" for name in course.notebooks() if name not in notebooks]
+    report_file = scratch / "report.json"
+    if not notebooks:
+        return {"notebooks": {}}, problems
+    command = [sys.executable, "-m", "grading.execute", "--root", str(course.root), "--workspace"]
+    command += [str(course.workspace), "--gradebook", str(scratch / "gradebook.db"), "--learner", learner]
+    command += ["--seconds", str(limits.notebook_seconds), "--report", str(report_file)]
+    for name in notebooks:
+        command += ["--notebook", name]
+    read_only = [course.root, course.workspace, reference_home(), Path.home()]
+    writable = [course.workspace / "autograded" / learner, scratch]
+    finished = run_limited(
+        sandboxed(command, read_only, writable),
+        limits,
+        wall_seconds=limits.notebook_seconds * len(notebooks) + 120,
+        log_file=scratch / "execute.log",
+        env=_sandbox_environment(scratch),
+    )
+    try:
+        report = json.loads(report_file.read_text())
+    except (OSError, ValueError):
+        report = {"notebooks": {}}
+    report["returncode"], report["seconds"] = finished.returncode, round(finished.seconds, 2)
+    if finished.killed_after_seconds is not None:
+        problems.append(f"execution stopped after {finished.killed_after_seconds:.0f} s (the time limit)")
+    elif finished.returncode != 0 and not report["notebooks"]:
+        problems.append(f"execution failed to start: {finished.output.splitlines()[-1:] or 'no output'}")
+    autograded = course.folder("autograded", learner)
+    for name in notebooks:
+        problem = _notebook_problem(autograded / f"{name}.ipynb", report["notebooks"].get(name))
+        if problem:
+            problems.append(f"{name}: {problem}")
+    copy_scores(f"sqlite:///{scratch / 'gradebook.db'}", course.db_url, learner)
+    return report, problems
+
+
+def _verify(course: Course, learner: str, limits: Limits) -> tuple[dict | None, str]:
+    """Run the verifier in a fresh process on the executed folder; return its verdict or why not."""
+    log = course.scratch(learner) / "verify.log"
+    output = course.scratch(learner) / "verdict.json"
+    command = [sys.executable, "-m", "helpers.cli", "verify", str(course.folder("autograded", learner))]
+    command += ["--json", "--out", str(output)]
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("TORCH_FORCE")}
+    finished = run_limited(command, limits, VERIFY_SECONDS, log, environment)
+    if finished.killed_after_seconds is not None:
+        return None, f"the verifier did not finish within {VERIFY_SECONDS} s"
+    try:
+        return json.loads(output.read_text()), ""
+    except (OSError, ValueError):
+        last = (finished.output.strip().splitlines() or ["no output"])[-1]
+        return None, f"the verifier failed: {last}"
+
+
+def _write_record(course: Course, record: dict) -> None:
+    path = course.record(record["learner"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    partial.write_text(json.dumps(record, indent=1))
+    os.replace(partial, path)
+
+
+def read_record(course: Course, learner: str) -> dict | None:
+    try:
+        return json.loads(course.record(learner).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _outcome(record: dict, skipped: bool = False) -> Outcome:
+    cells = record.get("cells", [])
+    return Outcome(
+        learner=record["learner"],
+        status=record["status"],
+        reasons=record.get("reasons", []),
+        points=sum(cell["verifier_points"] or 0.0 for cell in cells),
+        max_points=sum(cell["max_points"] for cell in cells),
+        disagreements=[cell["grade_id"] for cell in cells if cell["disagrees"]],
+        seconds=record.get("seconds", 0.0),
+        skipped=skipped,
+    )
+
+
+def learner_id(source: Path) -> str:
+    return source.stem if source.suffix == ".zip" else source.name
+
+
+def grade_submission(course: Course, source: Path, limits: Limits, force: bool = False) -> Outcome:
+    """Take one submission through intake, execution, verification and scoring."""
+    learner, digest, started = learner_id(source), submission_digest(source), time.monotonic()
+    earlier = read_record(course, learner)
+    if earlier and earlier.get("submission_sha256") == digest and not force:
+        return _outcome(earlier, skipped=True)
+    record: dict = {
+        "schema": RECORD_SCHEMA,
+        "learner": learner,
+        "source": str(source),
+        "submission_sha256": digest,
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "versions": library_versions(),
+        "machine": machine_description(),
+        "limits": asdict(limits),
+        "isolation": probe_isolation().warning or "network off, grader files read-only",
+    }
+    taken = intake(source, course.workspace / "intake")
+    record["files"] = taken.files
+    workbook = _workbook_folder(taken.folder, course.notebooks()) if taken.accepted else None
+    if not taken.accepted or workbook is None:
+        reason = taken.reason if not taken.accepted else "no notebooks and no artifacts/ folder in it"
+        record |= {"status": REFUSED, "reasons": [f"refused at intake: {reason}"], "cells": []}
+        record["seconds"] = round(time.monotonic() - started, 2)
+        _write_record(course, record)
+        return _outcome(record)
+    _place(course, learner, workbook)
+    record["execution"], problems = _execute(course, learner, limits)
+    verdict, verifier_problem = _verify(course, learner, limits)
+    if verdict is None:
+        problems.append(verifier_problem)
+        verdict = {"checks": [], "lane": {}}
+    scores: list[CellScore] = apply_verdict(course.db_url, learner, verdict)
+    problems += [f"{score.grade_id}: {score.reason}" for score in scores if score.verifier_points is None]
+    record["verdict"] = verdict
+    record["cells"] = [asdict(score) | {"disagrees": score.disagrees} for score in scores]
+    record["status"] = REVIEW if problems else GRADED
+    record["reasons"] = problems
+    record["seconds"] = round(time.monotonic() - started, 2)
+    _write_record(course, record)
+    return _outcome(record)
+
+
+# --- the class ------------------------------------------------------------------------------
+
+
+def submissions_in(folder: Path) -> list[Path]:
+    """Every learner folder or zip file in ``folder``, in name order."""
+    if not folder.is_dir():
+        raise Day26Error(f"{folder}: not a folder. Give the folder that holds one folder or .zip per learner.")
+    found = sorted(p for p in folder.iterdir() if not p.name.startswith(".") and (p.is_dir() or p.suffix == ".zip"))
+    others = sorted(p.name for p in folder.iterdir() if not p.name.startswith(".") and p not in found)
+    if not found:
+        raise Day26Error(f"{folder}: no learner folders or .zip files in it.")
+    if others:
+        print(f"skipping {len(others)} entries that are neither folders nor .zip files: {', '.join(others)}")
+    return found
+
+
+def prepare_course(course: Course) -> None:
+    """Make sure the gradebook knows the assignment and build the sandbox's empty gradebook."""
+    course.workspace.mkdir(parents=True, exist_ok=True)
+    put_environment_tools_on_path()
+    with Gradebook(course.db_url) as book:
+        try:
+            book.find_assignment(ASSIGNMENT)
+            known = True
+        except MissingEntry:
+            known = False
+    if not known:
+        build_release(course.root, course.workspace)  # records the assignment's cells in the gradebook
+    template = course.workspace / "sandbox-template.db"
+    shutil.copyfile(course.gradebook, template)
+    with Gradebook(f"sqlite:///{template}") as book:  # learner code must never see other learners' grades
+        for student in list(book.students):
+            book.remove_student(student.id)
+
+
+def summary_table(outcomes: list[Outcome]) -> str:
+    """One line per learner: status, verified points, disagreements, reasons."""
+    lines = [f"{'learner':<20} {'status':<13} {'points':>11} {'time':>7}  notes", "-" * 90]
+    for outcome in outcomes:
+        notes = list(outcome.reasons)
+        if outcome.disagreements:
+            notes.insert(0, f"notebook tests disagree with the verifier on {', '.join(outcome.disagreements)}")
+        if outcome.skipped:
+            notes.insert(0, "unchanged since the last run")
+        points = f"{outcome.points:g}/{outcome.max_points:g}" if outcome.status != REFUSED else "-"
+        lines.append(
+            f"{outcome.learner:<20} {outcome.status:<13} {points:>11} {outcome.seconds:>6.0f}s  {' | '.join(notes)}"
+        )
+    counts = {status: sum(o.status == status for o in outcomes) for status in (GRADED, REVIEW, REFUSED)}
+    lines.append("-" * 90)
+    lines.append(", ".join(f"{count} {status}" for status, count in counts.items()))
+    return "\n".join(lines)

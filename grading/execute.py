@@ -1,0 +1,114 @@
+"""Execution: the second stage of grading one submission, run inside the sandbox.
+
+``python -m grading.execute`` autogrades one learner's notebooks with nbgrader, one notebook
+at a time, into a scratch copy of the gradebook. Running each notebook on its own means a
+notebook that crashes its kernel or runs out of time loses only its own cells, and gives each
+notebook its own time budget (:class:`NotebookDeadline`). After every notebook the outcome is
+written to a small JSON report, so the grader knows how far a killed run got.
+
+The grader (``grading.autograde``) reads the report and the executed notebooks, and copies the
+scores into the real gradebook; learner code never sees the real one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbgrader.apps import NbGraderAPI
+from nbgrader.preprocessors import (
+    AssignLatePenalties,
+    CheckCellMetadata,
+    Execute,
+    IgnorePattern,
+    LimitOutput,
+    SaveAutoGrades,
+)
+from traitlets import Integer
+
+from grading.course import ASSIGNMENT, autoflush_warnings_ignored, course_config
+
+
+class NotebookDeadline(Execute):
+    """nbgrader's Execute with a budget for the whole notebook, not only for each cell.
+
+    Every cell may use what is left of the notebook's budget; when a cell overruns it, nbgrader
+    interrupts the kernel and records a ``CellTimeoutError`` in that cell's output.
+    """
+
+    notebook_seconds = Integer(600, help="Seconds one notebook may run in total.").tag(config=True)
+
+    def preprocess(self, nb, resources=None, km=None):
+        self._deadline = time.monotonic() + self.notebook_seconds
+        self.timeout_func = self._seconds_left
+        return super().preprocess(nb, resources, km)
+
+    def _seconds_left(self, cell) -> int:
+        return max(1, round(self._deadline - time.monotonic()))
+
+
+def write_report(path: Path, report: dict) -> None:
+    """Replace the report file in one step, so a reader never sees half of it."""
+    partial = path.with_suffix(".partial")
+    partial.write_text(json.dumps(report, indent=1))
+    os.replace(partial, path)
+
+
+def execute_notebooks(
+    root: Path, workspace: Path, gradebook: Path, learner: str, notebooks: list[str], seconds: int, report: Path
+) -> dict:
+    """Autograde ``notebooks`` of ``learner`` one by one; return (and keep writing) the report."""
+    config = course_config(root, workspace, gradebook)
+    config.NotebookDeadline.notebook_seconds = seconds
+    config.Execute.timeout = seconds
+    config.Autograde.autograde_preprocessors = [
+        NotebookDeadline,
+        IgnorePattern,
+        ClearMetadataPreprocessor,
+        LimitOutput,
+        SaveAutoGrades,
+        AssignLatePenalties,
+        CheckCellMetadata,
+    ]
+    api = NbGraderAPI(config=config)
+    outcome: dict = {"learner": learner, "notebooks": {}}
+    for notebook in notebooks:
+        outcome["notebooks"][notebook] = {"status": "running", "started": time.time()}
+        write_report(report, outcome)
+        api.coursedir.notebook_id = notebook
+        started = time.monotonic()
+        with autoflush_warnings_ignored():
+            result = api.autograde(ASSIGNMENT, learner, force=True, create=True)
+        outcome["notebooks"][notebook] = {
+            "status": "done" if result.get("success") else "failed",
+            "seconds": round(time.monotonic() - started, 2),
+            "error": (result.get("error") or "")[-2000:],
+            "log": (result.get("log") or "")[-4000:],
+        }
+        write_report(report, outcome)
+    return outcome
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m grading.execute", description=__doc__.splitlines()[0])
+    parser.add_argument("--root", type=Path, required=True)
+    parser.add_argument("--workspace", type=Path, required=True)
+    parser.add_argument("--gradebook", type=Path, required=True)
+    parser.add_argument("--learner", required=True)
+    parser.add_argument("--notebook", action="append", required=True, help="notebook name without .ipynb")
+    parser.add_argument("--seconds", type=int, required=True, help="time budget of each notebook")
+    parser.add_argument("--report", type=Path, required=True)
+    args = parser.parse_args(argv)
+    execute_notebooks(
+        args.root, args.workspace, args.gradebook, args.learner, args.notebook, args.seconds, args.report
+    )
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

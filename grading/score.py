@@ -1,0 +1,115 @@
+"""Scoring: the verifier's verdict decides the points of every autograded test cell.
+
+nbgrader scores a test cell by whether it raised. Those cells run in the learner's kernel,
+which the learner controls, so here each of them is paired with the verifier checks that
+prove the same thing from outside. The verifier's points go into the gradebook as the
+cell's ``manual_score``, which nbgrader shows and counts instead of the automatic score;
+a cell where the two differ is a *disagreement* the instructor gets to see.
+
+A cell earns all its points when every paired check passed, none when one failed. When a
+speed check stayed inside the guard band the cell is flagged for an instructor instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from nbgrader.api import Gradebook, MissingEntry
+
+from grading.course import ASSIGNMENT, autoflush_warnings_ignored
+
+
+@dataclass(frozen=True)
+class CellCheck:
+    """Which verifier checks stand behind one autograded test cell (all of them when ``checks`` is empty)."""
+
+    grade_id: str
+    notebook: str
+    artifact: str
+    checks: tuple[str, ...] = ()
+
+
+VERIFIED_CELLS = (
+    CellCheck("00-test-10", "00_start", "track.json"),
+    CellCheck("01-test-8", "01_baseline", "baseline.pth"),
+    CellCheck("02-test-7", "02_quantization", "quantized_dynamic.pth"),
+    CellCheck("02-test-11", "02_quantization", "quantized_static.onnx"),
+    CellCheck("03-test-6", "03_pruning", "pruned.pth"),
+    CellCheck("04-test-6", "04_onnx", "model.onnx"),
+    CellCheck("05-test-5", "05_combined", "optimized.onnx", ("file", "structure")),
+    CellCheck("05-test-9", "05_combined", "optimized.onnx", ("file", "size", "accuracy", "speed")),
+    CellCheck("05-test-12", "05_combined", "comparison.png"),
+)
+
+
+@dataclass
+class CellScore:
+    """The points of one test cell: what the notebook's test gave and what the verifier gives."""
+
+    grade_id: str
+    notebook: str
+    max_points: float
+    notebook_points: float | None  # None: the cell never ran (missing notebook, crash)
+    verifier_points: float | None  # None: an instructor decides (speed inside the guard band)
+    reason: str
+
+    @property
+    def disagrees(self) -> bool:
+        return self.verifier_points is not None and (self.notebook_points or 0.0) != self.verifier_points
+
+
+def verifier_points(cell: CellCheck, max_points: float, verdict: dict) -> tuple[float | None, str]:
+    """Points of ``cell`` from the verdict (``Verdict.as_dict()``), and why."""
+    paired = [
+        check
+        for check in verdict.get("checks", [])
+        if check["artifact"] == cell.artifact and (not cell.checks or check["name"] in cell.checks)
+    ]
+    if not paired:
+        why = "; ".join(c["reason"] for c in verdict.get("checks", []) if c["passed"] is False) or "nothing to check"
+        return 0.0, f"{cell.artifact} was not verified: {why}"
+    failed = [check for check in paired if check["passed"] is False]
+    if failed:
+        return 0.0, "; ".join(f"{c['artifact']} {c['name']}: {c['measured']} ({c['reason']})" for c in failed)
+    if any(check["passed"] is None for check in paired):
+        return None, "; ".join(f"{c['artifact']} {c['name']}: {c['reason']}" for c in paired if c["passed"] is None)
+    return max_points, "verified: " + ", ".join(f"{c['name']} {c['measured']}" for c in paired)
+
+
+def copy_scores(scratch: str, gradebook: str, learner: str) -> None:
+    """Copy a learner's automatic scores from the sandbox's scratch gradebook into the real one.
+
+    Both arguments are database URLs. Manual scores an instructor already gave are kept.
+    """
+    with Gradebook(scratch) as source, Gradebook(gradebook) as target:
+        target.update_or_create_student(learner)
+        with autoflush_warnings_ignored():
+            target.update_or_create_submission(ASSIGNMENT, learner)
+        try:
+            executed = source.find_submission(ASSIGNMENT, learner)
+        except MissingEntry:
+            return  # no notebook ran; the verifier's scores are all there is
+        for notebook in executed.notebooks:
+            for grade in notebook.grades:
+                mine = target.find_grade(grade.name, notebook.name, ASSIGNMENT, learner)
+                mine.auto_score = grade.auto_score
+                mine.needs_manual_grade = grade.needs_manual_grade
+        target.db.commit()
+
+
+def apply_verdict(gradebook: str, learner: str, verdict: dict) -> list[CellScore]:
+    """Write the verifier's points of every paired test cell into the gradebook; return them all."""
+    scores = []
+    with Gradebook(gradebook) as book:
+        for cell in VERIFIED_CELLS:
+            grade = book.find_grade(cell.grade_id, cell.notebook, ASSIGNMENT, learner)
+            points, reason = verifier_points(cell, grade.max_score, verdict)
+            scores.append(CellScore(cell.grade_id, cell.notebook, grade.max_score, grade.auto_score, points, reason))
+            grade.manual_score = points
+            grade.needs_manual_grade = points is None
+            try:  # the reason shows in the formgrader and the feedback nbgrader generates
+                book.find_comment(cell.grade_id, cell.notebook, ASSIGNMENT, learner).manual_comment = f"grader: {reason}"
+            except MissingEntry:
+                pass
+            book.db.commit()
+    return scores
