@@ -22,7 +22,6 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -34,7 +33,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from grading.course import ASSIGNMENT, put_environment_tools_on_path
 from grading.intake import intake
 from grading.release import build_release
-from grading.sandbox import Limits, isolation_warning, probe_isolation, run_limited, sandboxed
+from grading.sandbox import Limits, probe_isolation, run_limited, sandboxed
 from grading.score import CellScore, apply_verdict, copy_scores
 from helpers.errors import Day26Error
 from helpers.reference import home as reference_home

@@ -104,9 +104,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=int, required=True, help="time budget of each notebook")
     parser.add_argument("--report", type=Path, required=True)
     args = parser.parse_args(argv)
-    execute_notebooks(
-        args.root, args.workspace, args.gradebook, args.learner, args.notebook, args.seconds, args.report
-    )
+    execute_notebooks(args.root, args.workspace, args.gradebook, args.learner, args.notebook, args.seconds, args.report)
     sys.exit(0)
 
 

@@ -20,6 +20,7 @@ COMMAND; :func:`sandboxed` builds that command line.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import resource
 import shutil
@@ -126,10 +127,8 @@ def _kill_tree(process: subprocess.Popen) -> None:
     except psutil.NoSuchProcess:
         family = []
     for member in family:
-        try:
+        with contextlib.suppress(psutil.NoSuchProcess):
             member.kill()
-        except psutil.NoSuchProcess:
-            pass
     psutil.wait_procs(family, timeout=10)
     process.wait()
 

@@ -12,6 +12,7 @@ speed check stayed inside the guard band the cell is flagged for an instructor i
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 from nbgrader.api import Gradebook, MissingEntry
@@ -107,9 +108,8 @@ def apply_verdict(gradebook: str, learner: str, verdict: dict) -> list[CellScore
             scores.append(CellScore(cell.grade_id, cell.notebook, grade.max_score, grade.auto_score, points, reason))
             grade.manual_score = points
             grade.needs_manual_grade = points is None
-            try:  # the reason shows in the formgrader and the feedback nbgrader generates
-                book.find_comment(cell.grade_id, cell.notebook, ASSIGNMENT, learner).manual_comment = f"grader: {reason}"
-            except MissingEntry:
-                pass
+            with contextlib.suppress(MissingEntry):  # shown in the formgrader and nbgrader's feedback
+                comment = book.find_comment(cell.grade_id, cell.notebook, ASSIGNMENT, learner)
+                comment.manual_comment = f"grader: {reason}"
             book.db.commit()
     return scores
