@@ -176,6 +176,39 @@ def command_release(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_feedback(args: argparse.Namespace) -> int:
+    from grading.feedback import write_feedback
+
+    course = _course(args)
+    out = Path(args.out) if args.out else course.workspace / "feedback-html"
+    pages = write_feedback(course, out)
+    if not pages:
+        raise Day26Error(f"{course.workspace / 'records'}: no grading records yet. Run day26 autograde first.")
+    if args.json:
+        print(json.dumps([str(page) for page in pages], indent=2))
+    else:
+        print(f"{len(pages)} feedback pages in {out}")
+    return 0
+
+
+def command_grades(args: argparse.Namespace) -> int:
+    from grading.grades import grade_rows, write_grades
+
+    course = _course(args)
+    out = Path(args.out) if args.out else course.workspace / "grades.csv"
+    rows = grade_rows(course)
+    if not rows:
+        raise Day26Error(f"{course.workspace / 'records'}: no grading records yet. Run day26 autograde first.")
+    write_grades(course, out)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        for row in rows:
+            print(f"{row['learner']:<20} {row['status']:<13} {row['total']:g}/{row['max_total']:g}")
+        print(f"grades CSV: {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="day26", description="Day 26 workbook: make a model faster and smaller, and measure it honestly."
@@ -214,16 +247,29 @@ def build_parser() -> argparse.ArgumentParser:
 
     verify.add_argument("--out", help="also write the verdict as JSON to this file")
 
+    def add_course_options(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--root", default=".", help="the workbook folder (default: the current folder)")
+        sub.add_argument("--workspace", help="where the gradebook and grading records live (default: ROOT/course)")
+
     autograde = add("autograde", command_autograde, "grade a class: intake, sandboxed execution, verifier, gradebook")
     autograde.add_argument("submissions", help="a folder holding one folder or .zip file per learner")
-    autograde.add_argument("--root", default=".", help="the workbook folder (default: the current folder)")
-    autograde.add_argument("--workspace", help="where the gradebook and grading folders live (default: ROOT/course)")
+    add_course_options(autograde)
     autograde.add_argument(
         "--notebook-seconds", type=int, default=600, help="time limit of each notebook (default: 600)"
     )
     autograde.add_argument("--memory-gb", type=float, default=8.0, help="memory limit of the execution (default: 8)")
     autograde.add_argument("--force", action="store_true", help="grade again even submissions graded before")
     autograde.add_argument("--json", action="store_true", help="print JSON")
+
+    feedback = add("feedback", command_feedback, "write an HTML feedback page per learner from the grading records")
+    add_course_options(feedback)
+    feedback.add_argument("--out", help="folder for the pages (default: WORKSPACE/feedback-html)")
+    feedback.add_argument("--json", action="store_true", help="print JSON")
+
+    grades = add("grades", command_grades, "write the grades CSV (verified points, reflections, status, reasons)")
+    add_course_options(grades)
+    grades.add_argument("--out", help="the CSV file (default: WORKSPACE/grades.csv)")
+    grades.add_argument("--json", action="store_true", help="print JSON")
 
     demo = add("demo", command_demo, "the main job: the full optimization pipeline on one track or all, with results")
     demo.add_argument("--track", default="images", help=f"{track_help}, or all (default: images)")
