@@ -18,6 +18,7 @@ Learners are graded one after another on purpose: the speed checks need a quiet 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -37,7 +38,9 @@ from grading.sandbox import Limits, probe_isolation, run_limited, sandboxed
 from grading.score import CellScore, apply_verdict, copy_scores
 from helpers.errors import Day26Error
 from helpers.reference import home as reference_home
+from helpers.reference import ready_model
 from helpers.report import library_versions, machine_description
+from helpers.tracks import TRACKS
 
 GRADED, REVIEW, REFUSED = "graded", "needs review", "refused"
 RECORD_SCHEMA = "day26-grade/1"
@@ -174,17 +177,23 @@ def _notebook_problem(executed: Path, state: dict | None) -> str:
 
 
 def _execute(course: Course, learner: str, limits: Limits) -> tuple[dict, list[str]]:
-    """Run the learner's notebooks in the sandbox; return the execution report and the problems."""
+    """Run the learner's notebooks in the sandbox; return the execution report and the problems.
+
+    Problems are what an instructor must look at (time, memory, a crashed kernel). A notebook
+    missing from the submission is not one: its cells simply earn nothing.
+    """
     scratch = course.scratch(learner)
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(parents=True)
     shutil.copyfile(course.workspace / "sandbox-template.db", scratch / "gradebook.db")
     submitted = course.folder("submitted", learner)
     notebooks = [name for name in course.notebooks() if (submitted / f"{name}.ipynb").is_file()]
-    problems = [f"{name}: missing from the submission" for name in course.notebooks() if name not in notebooks]
+    missing = [name for name in course.notebooks() if name not in notebooks]
+    report: dict = {"notebooks": {}, "missing": missing}
+    problems: list[str] = []
     report_file = scratch / "report.json"
     if not notebooks:
-        return {"notebooks": {}}, problems
+        return report, problems
     command = [sys.executable, "-m", "grading.execute", "--root", str(course.root), "--workspace"]
     command += [str(course.workspace), "--gradebook", str(scratch / "gradebook.db"), "--learner", learner]
     command += ["--seconds", str(limits.notebook_seconds), "--report", str(report_file)]
@@ -199,10 +208,8 @@ def _execute(course: Course, learner: str, limits: Limits) -> tuple[dict, list[s
         log_file=scratch / "execute.log",
         env=_sandbox_environment(scratch),
     )
-    try:
-        report = json.loads(report_file.read_text())
-    except (OSError, ValueError):
-        report = {"notebooks": {}}
+    with contextlib.suppress(OSError, ValueError):  # no report: the child never started a notebook
+        report |= json.loads(report_file.read_text())
     report["returncode"], report["seconds"] = finished.returncode, round(finished.seconds, 2)
     if finished.killed_after_seconds is not None:
         problems.append(f"execution stopped after {finished.killed_after_seconds:.0f} s (the time limit)")
@@ -304,7 +311,8 @@ def grade_submission(course: Course, source: Path, limits: Limits, force: bool =
     record["verdict"] = verdict
     record["cells"] = [asdict(score) | {"disagrees": score.disagrees} for score in scores]
     record["status"] = REVIEW if problems else GRADED
-    record["reasons"] = problems
+    missing = record["execution"].get("missing", [])
+    record["reasons"] = problems + ([f"notebooks not submitted: {', '.join(missing)}"] if missing else [])
     record["seconds"] = round(time.monotonic() - started, 2)
     _write_record(course, record)
     return _outcome(record)
@@ -327,7 +335,11 @@ def submissions_in(folder: Path) -> list[Path]:
 
 
 def prepare_course(course: Course) -> None:
-    """Make sure the gradebook knows the assignment and build the sandbox's empty gradebook."""
+    """Get everything grading reads ready before any learner code runs: the reference models
+    (the sandbox sees them read-only), the assignment in the gradebook, and the sandbox's
+    empty copy of the gradebook."""
+    for track in TRACKS.values():
+        ready_model(track)
     course.workspace.mkdir(parents=True, exist_ok=True)
     put_environment_tools_on_path()
     with Gradebook(course.db_url) as book:

@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
 import os
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -102,9 +104,17 @@ def sandboxed(command: list[str], read_only: list[Path], writable: list[Path]) -
     ]
 
 
-def _limit_memory(memory_bytes: int):
-    def apply() -> None:  # runs in the child between fork and exec
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
+
+
+def _child_setup(memory_bytes: int):
+    """What the child does between fork and exec: take the memory limit, and ask Linux to kill
+    it if the grader dies (a grader killed with SIGKILL cannot clean up after itself)."""
+
+    def apply() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+        if sys.platform.startswith("linux"):
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
     return apply
 
@@ -144,7 +154,7 @@ def run_limited(command: list[str], limits: Limits, wall_seconds: float, log_fil
             stdin=subprocess.DEVNULL,
             env=env,
             start_new_session=True,
-            preexec_fn=_limit_memory(limits.memory_bytes),
+            preexec_fn=_child_setup(limits.memory_bytes),
         )
         try:
             returncode: int | None = process.wait(timeout=wall_seconds)
@@ -152,6 +162,9 @@ def run_limited(command: list[str], limits: Limits, wall_seconds: float, log_fil
         except subprocess.TimeoutExpired:
             _kill_tree(process)
             returncode, killed_after = None, time.monotonic() - started
+        except BaseException:  # Ctrl-C or an error in the grader: leave no learner code running
+            _kill_tree(process)
+            raise
     tail = "\n".join(log_file.read_text(errors="replace").splitlines()[-20:])
     return Finished(returncode, killed_after, time.monotonic() - started, tail)
 
