@@ -154,6 +154,8 @@ def _notebook_problem(executed: Path, state: dict | None) -> str:
         return "not run: the execution was stopped before it"
     if state.get("status") == "running":
         return "stopped: the whole execution ran out of time"
+    if state.get("stopped_for_time"):
+        return "out of time: the notebook was still running after its time limit and was stopped"
     text = state.get("error", "") + state.get("log", "")
     if "DeadKernelError" in text or "Kernel died" in text or "kernel died" in text:
         return "the kernel crashed (it died while running a cell)"
@@ -170,7 +172,7 @@ def _notebook_problem(executed: Path, state: dict | None) -> str:
                 continue
             message = f"{output.get('ename', '')}: {output.get('evalue', '')}"
             if output.get("ename") == "CellTimeoutError":
-                return "out of time: a cell was still running when the notebook's time limit ended"
+                return "out of time: a cell ran longer than the time limit and was interrupted"
             if any(marker in message for marker in MEMORY_ERRORS):
                 return f"out of memory: {message[:120]}"
     return ""

@@ -3,7 +3,7 @@
 ``python -m grading.execute`` autogrades one learner's notebooks with nbgrader, one notebook
 at a time, into a scratch copy of the gradebook. Running each notebook on its own means a
 notebook that crashes its kernel or runs out of time loses only its own cells, and gives each
-notebook its own time budget (:class:`NotebookDeadline`). After every notebook the outcome is
+notebook its own time limit (:class:`NotebookDeadline`). After every notebook the outcome is
 written to a small JSON report, so the grader knows how far a killed run got.
 
 The grader (``grading.autograde``) reads the report and the executed notebooks, and copies the
@@ -13,12 +13,15 @@ scores into the real gradebook; learner code never sees the real one.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 
+import psutil
 from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbgrader.apps import NbGraderAPI
 from nbgrader.preprocessors import (
@@ -33,23 +36,39 @@ from traitlets import Integer
 
 from grading.course import ASSIGNMENT, autoflush_warnings_ignored, course_config
 
+GRACE_SECONDS = 60
+stopped_for_time: list[str] = []  # notebooks whose kernel the watchdog had to kill
+
 
 class NotebookDeadline(Execute):
-    """nbgrader's Execute with a budget for the whole notebook, not only for each cell.
+    """nbgrader's Execute with a time limit for each cell and a watchdog for the whole notebook.
 
-    Every cell may use what is left of the notebook's budget; when a cell overruns it, nbgrader
-    interrupts the kernel and records a ``CellTimeoutError`` in that cell's output.
+    A cell that runs longer than ``notebook_seconds`` is interrupted by nbgrader, which records a
+    ``CellTimeoutError`` in its output and goes on with the next cell. A notebook still running
+    ``GRACE_SECONDS`` after its budget (a kernel that ignores interrupts, a string of slow cells)
+    has its kernel killed; nbgrader then reports a dead kernel, and the notebook is named in
+    :data:`stopped_for_time`.
     """
 
-    notebook_seconds = Integer(600, help="Seconds one notebook may run in total.").tag(config=True)
+    notebook_seconds = Integer(600, help="Seconds one notebook may run (each cell, and in all).").tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
-        self._deadline = time.monotonic() + self.notebook_seconds
-        self.timeout_func = self._seconds_left
-        return super().preprocess(nb, resources, km)
+        self.timeout = self.notebook_seconds
+        name = (resources or {}).get("nbgrader", {}).get("notebook", "notebook")
+        watchdog = threading.Timer(self.notebook_seconds + GRACE_SECONDS, self._stop_kernel, args=(name,))
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            return super().preprocess(nb, resources, km)
+        finally:
+            watchdog.cancel()
 
-    def _seconds_left(self, cell) -> int:
-        return max(1, round(self._deadline - time.monotonic()))
+    @staticmethod
+    def _stop_kernel(name: str) -> None:
+        stopped_for_time.append(name)
+        for child in psutil.Process().children(recursive=True):  # the kernel is this process's child
+            with contextlib.suppress(psutil.NoSuchProcess):
+                child.kill()
 
 
 def write_report(path: Path, report: dict) -> None:
@@ -65,7 +84,6 @@ def execute_notebooks(
     """Autograde ``notebooks`` of ``learner`` one by one; return (and keep writing) the report."""
     config = course_config(root, workspace, gradebook)
     config.NotebookDeadline.notebook_seconds = seconds
-    config.Execute.timeout = seconds
     config.Autograde.autograde_preprocessors = [
         NotebookDeadline,
         IgnorePattern,
@@ -89,6 +107,7 @@ def execute_notebooks(
             "seconds": round(time.monotonic() - started, 2),
             "error": (result.get("error") or "")[-2000:],
             "log": (result.get("log") or "")[-4000:],
+            "stopped_for_time": notebook in stopped_for_time,
         }
         write_report(report, outcome)
     return outcome
