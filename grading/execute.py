@@ -53,7 +53,6 @@ class NotebookDeadline(Execute):
     notebook_seconds = Integer(600, help="Seconds one notebook may run (each cell, and in all).").tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
-        self.timeout = self.notebook_seconds
         name = (resources or {}).get("nbgrader", {}).get("notebook", "notebook")
         watchdog = threading.Timer(self.notebook_seconds + GRACE_SECONDS, self._stop_kernel, args=(name,))
         watchdog.daemon = True
@@ -84,6 +83,7 @@ def execute_notebooks(
     """Autograde ``notebooks`` of ``learner`` one by one; return (and keep writing) the report."""
     config = course_config(root, workspace, gradebook)
     config.NotebookDeadline.notebook_seconds = seconds
+    config.Execute.timeout = seconds  # per cell (nbclient re-reads its settings from the config)
     config.Autograde.autograde_preprocessors = [
         NotebookDeadline,
         IgnorePattern,

@@ -6,11 +6,17 @@ ONNX parity and accuracy on the hidden split, paired against the reference model
 same samples, and speed in the benchmark lane: fixed threads, interleaved blocks, a guard
 band around the target, and up to three attempts, with every raw figure kept.
 
+Every autograded test cell of the notebooks has a check here, in notebook order: the track
+choice (00), baseline.pth (01), quantized_dynamic.pth and, on the images track,
+quantized_static.onnx (02), pruned.pth (03), model.onnx (04), optimized.onnx with its
+structured pruning, and comparison.png (05).
+
 Run it in a fresh process (``day26 verify``): it imports grader code only.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
 import tempfile
@@ -27,12 +33,16 @@ from helpers.bench import compare_latency
 from helpers.data import Dataset
 from helpers.errors import Day26Error
 from helpers.export import check_parity
-from helpers.measure import accuracy, size_on_disk, sparsity
+from helpers.measure import accuracy, count_onnx_parameters, count_parameters, size_on_disk, sparsity
 from helpers.reference import ready_model
 from helpers.runtime import open_session
 from helpers.tracks import Track, get_track
 
 LANE_ATTEMPTS = 3
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+MAX_STRUCTURED_FRACTION = 0.9  # optimized.onnx keeps fewer than this fraction of the reference's weights
+CHOOSE_TRACK = "run the cell that calls choose_track(TRACK) in notebook 00_start"
+LOST_ACCURACY = "too much accuracy lost: prune less, fine-tune longer or calibrate on more data"
 
 
 @dataclass
@@ -84,16 +94,23 @@ class Verdict:
         return "\n".join([*lines, f"  => {verdict}"])
 
 
-def _track_of(submission: Path, track_name: str | None) -> Track:
-    if track_name:
-        return get_track(track_name)
-    choice = submission / "artifacts" / "track.json"
-    try:
-        import json
+def _track_check(submission: Path, track_name: str | None) -> tuple[Track | None, Check]:
+    """The track to grade against (given, else read from artifacts/track.json) and the check on it.
 
-        return get_track(json.loads(choice.read_text())["track"])
-    except (OSError, ValueError, KeyError, TypeError):
-        raise Day26Error(f"{choice}: no readable track choice. Pass --track.") from None
+    The track is ``None`` when neither names a track the grader knows.
+    """
+    if track_name:
+        track = get_track(track_name)
+        return track, Check("track.json", "track", f"{track.name} (given)", "a known track", True)
+    try:
+        choice = checked_artifact(submission, "track.json")
+        track = get_track(json.loads(choice.read_text())["track"])
+    except UnsafeFile as error:
+        return None, Check("track.json", "track", "none", "a known track", False, f"{error}: {CHOOSE_TRACK}")
+    except (OSError, ValueError, KeyError, TypeError, Day26Error):
+        reason = f"track.json does not name images, text or tabular: {CHOOSE_TRACK}"
+        return None, Check("track.json", "track", "unreadable", "a known track", False, reason)
+    return track, Check("track.json", "track", track.name, "a known track", True)
 
 
 class _Context:
@@ -110,13 +127,17 @@ class _Context:
             self.baseline_bytes = size_on_disk(baseline_file)
 
 
-def _accuracy_check(ctx: _Context, artifact: str, model: object, t: Threshold) -> Check:
+def _accuracy_check(ctx: _Context, artifact: str, model: object, t: Threshold, advice: str = LOST_ACCURACY) -> Check:
     value = accuracy(model, ctx.hidden)
     change = 100.0 * (value - ctx.reference_accuracy)  # points, on the same hidden samples
     ok = -change <= t.max_accuracy_drop
-    reason = "" if ok else "too much accuracy lost: prune less, fine-tune longer or calibrate on more data"
     return Check(
-        artifact, "accuracy", f"{value:.2%} ({change:+.2f} pts)", f"lose <= {t.max_accuracy_drop:g} pts", ok, reason
+        artifact,
+        "accuracy",
+        f"{value:.2%} ({change:+.2f} pts)",
+        f"lose <= {t.max_accuracy_drop:g} pts",
+        ok,
+        "" if ok else advice,
     )
 
 
@@ -162,6 +183,17 @@ def _refused(artifact: str, error: Exception) -> Check:
     return Check(artifact, "file", "refused", "safe, loadable", False, str(error))
 
 
+def _verify_baseline(ctx: _Context, verdict: Verdict) -> None:
+    name, t = "baseline.pth", threshold_for(ctx.track.name, "baseline")
+    try:
+        model = load_into(ctx.track.build_model, checked_artifact(ctx.submission, name))
+    except (UnsafeFile, Day26Error) as error:
+        verdict.checks.append(_refused(name, error))
+        return
+    advice = "this is not the trained reference model: save ready_model(track).model.state_dict() unchanged"
+    verdict.checks.append(_accuracy_check(ctx, name, model, t, advice))
+
+
 def _verify_quantized(ctx: _Context, verdict: Verdict) -> None:
     name, t = "quantized_dynamic.pth", threshold_for(ctx.track.name, "quantized_dynamic")
     try:
@@ -185,6 +217,23 @@ def _verify_quantized(ctx: _Context, verdict: Verdict) -> None:
     )
     verdict.checks.append(_size_check(ctx, name, path, t))
     verdict.checks.append(_accuracy_check(ctx, name, model, t))
+
+
+def _verify_static(ctx: _Context, verdict: Verdict) -> None:
+    """Static (calibrated) ONNX Runtime INT8: part of the images track only."""
+    if ctx.track.name == "images":
+        _verify_onnx(ctx, verdict, "quantized_static.onnx", "quantized_static")
+        return
+    verdict.checks.append(
+        Check(
+            "quantized_static.onnx",
+            "track",
+            "not used",
+            "images track only",
+            True,
+            "static quantization is part of the images track only",
+        )
+    )
 
 
 def _verify_pruned(ctx: _Context, verdict: Verdict) -> None:
@@ -217,6 +266,16 @@ def _learner_fp32_model(ctx: _Context):
         return ctx.reference
 
 
+def _structure_check(ctx: _Context, artifact: str, path: Path) -> Check:
+    """Structured pruning removes weights: count what the ONNX file stores against the reference."""
+    stored = count_onnx_parameters(path)
+    reference = count_parameters(ctx.reference)
+    limit = MAX_STRUCTURED_FRACTION * reference
+    ok = stored < limit
+    reason = "" if ok else "structured pruning must remove weights: prune channels (or LSTM units) before export"
+    return Check(artifact, "structure", f"{stored:,} weights", f"< {limit:,.0f}", ok, reason)
+
+
 def _verify_onnx(ctx: _Context, verdict: Verdict, name: str, artifact: str) -> None:
     t = threshold_for(ctx.track.name, artifact)
     try:
@@ -242,11 +301,32 @@ def _verify_onnx(ctx: _Context, verdict: Verdict, name: str, artifact: str) -> N
                 "" if parity.passed else "the ONNX model does not compute what your model does",
             )
         )
+    if artifact == "optimized":
+        verdict.checks.append(_structure_check(ctx, name, path))
     if t.min_size_reduction:
         verdict.checks.append(_size_check(ctx, name, path, t))
     verdict.checks.append(_accuracy_check(ctx, name, session, t))
     if t.min_speedup:
         verdict.checks.append(_speed_check(ctx, name, session, t, verdict))
+
+
+def _verify_plot(ctx: _Context, verdict: Verdict) -> None:
+    """comparison.png must be a real PNG image: the signature, then the IHDR chunk with its size."""
+    name = "comparison.png"
+    try:
+        with checked_artifact(ctx.submission, name).open("rb") as file:
+            head = file.read(24)
+    except (UnsafeFile, OSError) as error:
+        verdict.checks.append(_refused(name, error))
+        return
+    ok = head[:8] == PNG_SIGNATURE and head[12:16] == b"IHDR"
+    if ok:
+        width, height = int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+        measured = f"PNG {width}x{height}"
+    else:
+        measured = "not a PNG"
+    reason = "" if ok else "save the comparison plot with save_comparison_plot"
+    verdict.checks.append(Check(name, "image", measured, "a PNG image", ok, reason))
 
 
 def verify_submission(submission: str | Path, track_name: str | None = None, threads: int = 1) -> Verdict:
@@ -256,11 +336,16 @@ def verify_submission(submission: str | Path, track_name: str | None = None, thr
         raise Day26Error(f"{submission}: no artifacts/ folder. Give the learner's folder that holds artifacts/.")
     for variable in ("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "TORCH_FORCE_WEIGHTS_ONLY_LOAD"):
         os.environ.pop(variable, None)  # the verifier always loads with weights_only=True itself
-    track = _track_of(submission, track_name)
+    track, track_check = _track_check(submission, track_name)
+    if track is None:
+        return Verdict(str(submission), "unknown", [track_check])
     ctx = _Context(submission, track, threads)
-    verdict = Verdict(str(submission), track.name)
+    verdict = Verdict(str(submission), track.name, [track_check])
+    _verify_baseline(ctx, verdict)  # the checks in notebook order, 00 to 05
     _verify_quantized(ctx, verdict)
+    _verify_static(ctx, verdict)
     _verify_pruned(ctx, verdict)
     _verify_onnx(ctx, verdict, "model.onnx", "onnx")
     _verify_onnx(ctx, verdict, "optimized.onnx", "optimized")
+    _verify_plot(ctx, verdict)
     return verdict

@@ -111,10 +111,15 @@ def count_parameters(model_or_state: nn.Module | dict) -> int:
 
 
 def count_onnx_parameters(path: str | Path) -> int:
-    """Number of stored weight values in an ONNX model (quantization scales and zero points excluded)."""
+    """Number of stored weight values in an ONNX model (quantization scales and zero points excluded).
+
+    Every stored tensor counts, wherever the exporter put it: initializers, Constant nodes and
+    subgraphs. An INT8 weight counts once, like the FP32 weight it replaced, so the count of a
+    quantized model (QDQ or dynamic) is that of the model it was made from.
+    """
     model = _load_onnx_graph_only(Path(path))
     skip = ("_scale", "_zero_point", "scale", "zero_point")
-    return sum(int(np.prod(tensor.dims)) for tensor in model.graph.initializer if not tensor.name.endswith(skip))
+    return sum(int(np.prod(tensor.dims)) for tensor in _onnx_tensors(model.graph) if not tensor.name.endswith(skip))
 
 
 # ----------------------------------------------------------------------------- sparsity

@@ -11,9 +11,9 @@ from helpers.artifacts import inspect_artifact
 from helpers.bench import Measurement, compare_latency, latency_table, measure_latency
 from helpers.errors import Day26Error
 from helpers.export import export_onnx
-from helpers.measure import accuracy, count_parameters, size_on_disk, sparsity
+from helpers.measure import accuracy, count_onnx_parameters, count_parameters, size_on_disk, sparsity
 from helpers.models import LesionNet, SentimentLSTM, StockMLP
-from helpers.quantize import save_dynamic_int8, torch_dynamic_int8
+from helpers.quantize import ort_dynamic_int8, save_dynamic_int8, torch_dynamic_int8
 
 
 def _half_zero_mlp() -> StockMLP:
@@ -50,6 +50,21 @@ def test_parameter_count_matches_pytorch_and_survives_quantization():
     expected = sum(p.numel() for p in model.parameters())
     assert count_parameters(model) == expected
     assert count_parameters(torch_dynamic_int8(model)) == expected
+
+
+def test_onnx_parameter_count_matches_pytorch_also_in_int8_and_constant_nodes(tmp_path):
+    model = StockMLP()
+    fp32 = export_onnx(model, torch.randn(2, 10), tmp_path / "model.onnx")
+    assert count_onnx_parameters(fp32) == count_parameters(model)
+    int8 = ort_dynamic_int8(fp32, tmp_path / "int8.onnx")  # INT8 weights; scales are not counted
+    assert count_onnx_parameters(int8) == count_parameters(model)
+    graph = onnx.load(str(fp32))
+    weights = list(graph.graph.initializer)
+    del graph.graph.initializer[:]
+    for tensor in weights:  # the same weights, held by Constant nodes instead of initializers
+        graph.graph.node.insert(0, onnx.helper.make_node("Constant", [], [tensor.name], value=tensor))
+    onnx.save_model(graph, str(tmp_path / "constants.onnx"))
+    assert count_onnx_parameters(tmp_path / "constants.onnx") == count_parameters(model)
 
 
 def test_onnx_size_counts_external_data_and_names_a_missing_file(tmp_path):

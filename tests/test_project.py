@@ -60,6 +60,6 @@ def test_every_track_has_thresholds_for_every_artifact():
     from helpers.tracks import TRACKS
 
     for name in TRACKS:
-        for artifact in ("quantized_dynamic", "pruned", "onnx", "optimized"):
+        for artifact in ("baseline", "quantized_dynamic", "pruned", "onnx", "optimized"):
             assert threshold_for(name, artifact).max_accuracy_drop > 0
     assert threshold_for("images", "quantized_static").min_size_reduction > 1
