@@ -72,6 +72,12 @@ def load_into(build_model: Callable[[], nn.Module], path: str | Path) -> nn.Modu
 def load_int8_into(build_model: Callable[[], nn.Module], path: str | Path) -> nn.Module:
     """Load a saved dynamic-INT8 state_dict (see :func:`helpers.quantize.save_dynamic_int8`)."""
     state = load_state_dict_file(path)
+    if all(value.is_floating_point() for value in state.values() if isinstance(value, torch.Tensor)):
+        raise file_error(
+            path,
+            "holds FP32 weights only: the weights are FP32, not INT8",
+            "Quantize the model (torch_dynamic_int8) and save it with save_dynamic_int8.",
+        )
     try:
         return load_dynamic_int8(build_model(), state)
     except (RuntimeError, KeyError) as error:
