@@ -1,7 +1,7 @@
 """The ``day26`` command line.
 
 Learner side: ``train``, ``optimize``, ``inspect``. Instructor side: ``release``, ``autograde``, ``verify``,
-``feedback``, ``grades``, ``demo``.
+``feedback``, ``grades``, ``lane-check``, ``demo``.
 Every subcommand has ``--help``; ``--json`` prints machine-readable output on stdout.
 Problems with the input print one line on stderr and exit with status 2.
 """
@@ -209,6 +209,20 @@ def command_grades(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_lane_check(args: argparse.Namespace) -> int:
+    from grading.stability import lane_stability
+
+    track = get_track(args.track)
+    bar = _progress(args.runs, f"verifying {track.name} x{args.runs}", args.json)
+    report = lane_stability(track, args.runs, Path(args.out), on_run=lambda run: bar.update(1))
+    bar.close()
+    if args.json:
+        print(json.dumps(report.__dict__ | {"stable": report.stable}, indent=2))
+    else:
+        print(report.summary())
+    return 0 if report.stable else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="day26", description="Day 26 workbook: make a model faster and smaller, and measure it honestly."
@@ -270,6 +284,16 @@ def build_parser() -> argparse.ArgumentParser:
     add_course_options(grades)
     grades.add_argument("--out", help="the CSV file (default: WORKSPACE/grades.csv)")
     grades.add_argument("--json", action="store_true", help="print JSON")
+
+    lane = add(
+        "lane-check",
+        command_lane_check,
+        "are speed verdicts stable? verify the reference and an unoptimized model N times",
+    )
+    lane.add_argument("--track", default="images", help=f"{track_help} (default: images)")
+    lane.add_argument("--runs", type=int, default=20, help="verifications of each submission (default: 20)")
+    lane.add_argument("--out", default="course/lane-check", help="working folder (default: course/lane-check)")
+    lane.add_argument("--json", action="store_true", help="print JSON with every figure")
 
     demo = add("demo", command_demo, "the main job: the full optimization pipeline on one track or all, with results")
     demo.add_argument("--track", default="images", help=f"{track_help}, or all (default: images)")

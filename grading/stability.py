@@ -1,0 +1,97 @@
+"""How stable are the benchmark lane's speed verdicts? ``day26 lane-check`` measures it.
+
+A speed verdict the grader gives must not depend on luck. This runs the whole verifier, each
+time in a fresh process as autograding does, ``runs`` times on two submissions of one track:
+
+- the reference solution (every artifact from ``day26 optimize``), whose speed checks must all pass;
+- an unoptimized one: the same, with ``optimized.onnx`` replaced by the plain FP32 export
+  ``model.onnx`` (no pruning, no INT8), whose speed check must fail every time;
+
+and compares the reference model with itself ``runs`` times by the lane's protocol: the ratio
+must stay inside the guard band around 1 every time. Every figure is kept in the report.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grading.thresholds import speed_guard_band
+from helpers.bench import compare_latency
+from helpers.pipeline import run_pipeline
+from helpers.reference import ready_model
+from helpers.tracks import Track
+
+
+@dataclass
+class LaneStability:
+    """Speed figures of repeated verifications. Speed-ups are 'x faster than the reference model'."""
+
+    track: str
+    runs: int
+    guard_band: float
+    reference: list[tuple[float, str]] = field(default_factory=list)  # (speed-up, pass/FAIL/review)
+    unoptimized: list[tuple[float, str]] = field(default_factory=list)
+    self_ratios: list[float] = field(default_factory=list)  # reference model against itself
+
+    @property
+    def stable(self) -> bool:
+        return (
+            all(status == "pass" for _, status in self.reference)
+            and all(status == "FAIL" for _, status in self.unoptimized)
+            and all(abs(ratio - 1) <= self.guard_band for ratio in self.self_ratios)
+        )
+
+    def summary(self) -> str:
+        def span(values: list[float]) -> str:
+            return f"{min(values):.2f}x-{max(values):.2f}x, median {statistics.median(values):.2f}x"
+
+        passed = sum(status == "pass" for _, status in self.reference)
+        failed = sum(status == "FAIL" for _, status in self.unoptimized)
+        inside = sum(abs(ratio - 1) <= self.guard_band for ratio in self.self_ratios)
+        n, band = self.runs, self.guard_band
+        return "\n".join(
+            [
+                f"benchmark lane, {self.track} track, {n} verifications each, guard band {band:.0%}",
+                f"  reference solution   {passed}/{n} pass   {span([s for s, _ in self.reference])}",
+                f"  unoptimized model    {failed}/{n} fail   {span([s for s, _ in self.unoptimized])}",
+                f"  reference vs itself  {inside}/{n} inside 1 +/- {band:g}   {span(self.self_ratios)}",
+                f"  => {'stable' if self.stable else 'NOT stable'}",
+            ]
+        )
+
+
+def _speed_of_optimized(submission: Path, verdict_file: Path) -> tuple[float, str]:
+    """Verify ``submission`` in a fresh process; return the optimized model's speed-up and status."""
+    command = [sys.executable, "-m", "helpers.cli", "verify", str(submission), "--json", "--out", str(verdict_file)]
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("TORCH_FORCE")}
+    subprocess.run(command, capture_output=True, text=True, env=environment, timeout=900)
+    verdict = json.loads(verdict_file.read_text())
+    speed = next(c for c in verdict["checks"] if c["artifact"] == "optimized.onnx" and c["name"] == "speed")
+    return float(speed["measured"].split("x")[0]), speed["status"]
+
+
+def lane_stability(track: Track, runs: int, folder: Path, on_run=None) -> LaneStability:
+    """Verify the reference and an unoptimized submission ``runs`` times each, in fresh processes."""
+    reference = folder / "reference"
+    shutil.rmtree(folder, ignore_errors=True)
+    run_pipeline(track, reference / "artifacts")
+    (reference / "artifacts" / "track.json").write_text(json.dumps({"track": track.name}))
+    unoptimized = folder / "unoptimized"
+    shutil.copytree(reference, unoptimized)
+    shutil.copyfile(unoptimized / "artifacts" / "model.onnx", unoptimized / "artifacts" / "optimized.onnx")
+    report = LaneStability(track.name, runs, speed_guard_band())
+    model, one_input = ready_model(track).model, track.example_batch(batch_size=1)
+    for run in range(runs):
+        report.reference.append(_speed_of_optimized(reference, folder / "reference-verdict.json"))
+        report.unoptimized.append(_speed_of_optimized(unoptimized, folder / "unoptimized-verdict.json"))
+        report.self_ratios.append(compare_latency(model, model, one_input, ("reference", "itself")).speedup)
+        if on_run:
+            on_run(run)
+    return report
