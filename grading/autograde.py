@@ -22,6 +22,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
 import sys
 import time
@@ -31,13 +32,14 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
+from grading import hidden as hidden_data
 from grading.course import ASSIGNMENT, put_environment_tools_on_path
 from grading.intake import intake
 from grading.release import build_release
 from grading.sandbox import Limits, probe_isolation, run_limited, sandboxed
 from grading.score import CellScore, apply_verdict, copy_scores
+from helpers.cache import home as reference_home
 from helpers.errors import Day26Error
-from helpers.reference import home as reference_home
 from helpers.reference import ready_model
 from helpers.report import library_versions, machine_description
 from helpers.tracks import TRACKS
@@ -45,6 +47,7 @@ from helpers.tracks import TRACKS
 GRADED, REVIEW, REFUSED = "graded", "needs review", "refused"
 RECORD_SCHEMA = "day26-grade/1"
 VERIFY_SECONDS = 900
+LEARNER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")  # nbgrader student ids, file names
 MEMORY_ERRORS = ("MemoryError", "_ArrayMemoryError", "can't allocate memory", "std::bad_alloc", "out of memory")
 
 
@@ -204,8 +207,9 @@ def _execute(course: Course, learner: str, limits: Limits) -> tuple[dict, list[s
         command += ["--notebook", name]
     read_only = [course.root, course.workspace, reference_home(), Path.home()]
     writable = [course.workspace / "autograded" / learner, scratch]
+    hidden = [Path(hidden_data.__file__)]  # learner code must not draw the hidden split from its seed
     finished = run_limited(
-        sandboxed(command, read_only, writable),
+        sandboxed(command, read_only, writable, hidden),
         limits,
         wall_seconds=limits.notebook_seconds * len(notebooks) + 120,
         log_file=scratch / "execute.log",
@@ -294,6 +298,11 @@ def grade_submission(course: Course, source: Path, limits: Limits, force: bool =
         "limits": asdict(limits),
         "isolation": probe_isolation().warning or "network off, grader files read-only",
     }
+    if not LEARNER_ID.fullmatch(learner):
+        reason = f"the learner id '{learner}' (the folder or zip name) may hold only letters, digits, '.', '_', '-'"
+        record |= {"status": REFUSED, "reasons": [f"refused at intake: {reason}: rename it"], "cells": [], "seconds": 0}
+        _write_record(course, record)
+        return _outcome(record)
     taken = intake(source, course.workspace / "intake")
     record["files"] = taken.files
     workbook = _workbook_folder(taken.folder, course.notebooks()) if taken.accepted else None
@@ -315,7 +324,10 @@ def grade_submission(course: Course, source: Path, limits: Limits, force: bool =
     record["cells"] = [asdict(score) | {"disagrees": score.disagrees} for score in scores]
     record["status"] = REVIEW if problems else GRADED
     missing = record["execution"].get("missing", [])
-    record["reasons"] = problems + ([f"notebooks not submitted: {', '.join(missing)}"] if missing else [])
+    notes = [f"notebooks not submitted: {', '.join(missing)}"] if missing else []
+    if all(score.verifier_points == 0 for score in scores):
+        notes.append(f"no test cell earned points; first: {scores[0].reason}")
+    record["reasons"] = problems + notes
     record["seconds"] = round(time.monotonic() - started, 2)
     _write_record(course, record)
     return _outcome(record)
@@ -343,6 +355,8 @@ def prepare_course(course: Course) -> None:
     empty copy of the gradebook."""
     for track in TRACKS.values():
         ready_model(track)
+        track.train_data()  # generated and cached now: the sandbox cannot write the cache
+        track.val_data()
     course.workspace.mkdir(parents=True, exist_ok=True)
     put_environment_tools_on_path()
     with Gradebook(course.db_url) as book:

@@ -10,7 +10,8 @@ Learner notebooks are executed by nbgrader in a child process with three limits:
 - **isolation**, where Linux allows unprivileged user namespaces (``unshare``): no network
   (a fresh network namespace with only loopback), and a read-only view of the course, the
   grader's workspace, the reference models and the home folder, with only the learner's
-  own output folders writable. Where that is not possible the grader says so, once, clearly.
+  own output folders writable, and the file holding the hidden split's seed shown empty.
+  Where that is not possible the grader says so, once, clearly.
 
 Run as ``python -m grading.sandbox --read-only P ... --writable P ... -- COMMAND ...`` this
 module is also the small program that sets up the namespace's mounts before it becomes
@@ -80,11 +81,14 @@ def isolation_warning(isolation: Isolation) -> str:
     )
 
 
-def sandboxed(command: list[str], read_only: list[Path], writable: list[Path]) -> list[str]:
-    """``command`` wrapped so that it runs without network, seeing ``read_only`` folders read-only."""
+def sandboxed(command: list[str], read_only: list[Path], writable: list[Path], hidden: list[Path] = ()) -> list[str]:
+    """``command`` wrapped so that it runs without network, seeing ``read_only`` folders read-only,
+    only ``writable`` ones (inside them) writable, and the ``hidden`` files empty."""
     if not probe_isolation().available:
         return command
     mounts: list[str] = []
+    for path in hidden:
+        mounts += ["--hide", str(Path(path).resolve())]
     for folder in read_only:
         mounts += ["--read-only", str(Path(folder).resolve())]
     for folder in writable:
@@ -176,7 +180,7 @@ def _mount(*arguments: str) -> None:
     subprocess.run(["mount", *arguments], check=True, capture_output=True)
 
 
-def _enter(read_only: list[str], writable: list[str], command: list[str]) -> None:
+def _enter(read_only: list[str], writable: list[str], hidden: list[str], command: list[str]) -> None:
     """Set up mounts and loopback inside fresh namespaces, then become ``command``."""
     for folder in read_only:
         if os.path.isdir(folder):
@@ -186,6 +190,9 @@ def _enter(read_only: list[str], writable: list[str], command: list[str]) -> Non
         os.makedirs(folder, exist_ok=True)
         _mount("--bind", folder, folder)
         _mount("-o", "remount,bind,rw", folder)
+    for path in hidden:  # last, so that no later bind mount of a parent folder uncovers them
+        if os.path.isfile(path):
+            _mount("--bind", "/dev/null", path)
     # The Jupyter kernel talks to nbgrader over TCP on 127.0.0.1: bring up loopback only.
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True, capture_output=True)
     os.execvp(command[0], command)
@@ -195,13 +202,14 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m grading.sandbox", description=__doc__.splitlines()[0])
     parser.add_argument("--read-only", action="append", default=[])
     parser.add_argument("--writable", action="append", default=[])
+    parser.add_argument("--hide", action="append", default=[], help="a file to show empty")
     parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
         parser.error("give the command to run after --")
     try:
-        _enter(args.read_only, args.writable, command)
+        _enter(args.read_only, args.writable, args.hide, command)
     except (OSError, subprocess.CalledProcessError) as error:
         detail = getattr(error, "stderr", b"") or b""
         sys.exit(f"sandbox setup failed: {error} {detail.decode(errors='replace').strip()}")

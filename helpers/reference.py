@@ -8,7 +8,6 @@ Loading always uses ``weights_only=True``: a state_dict holds tensors, never cod
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,17 +17,13 @@ import torch
 from torch import nn
 
 from helpers.artifacts import load_into
+from helpers.cache import home
 from helpers.errors import file_error
 from helpers.measure import accuracy
 from helpers.tracks import Track
 from helpers.train import train
 
 TRAINING_SEED = 26
-
-
-def home() -> Path:
-    """The folder where trained reference models are cached."""
-    return Path(os.environ.get("DAY26_HOME", Path.home() / ".cache" / "day26"))
 
 
 def checkpoint_path(track: Track) -> Path:

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from helpers import data
+from helpers.cache import cached_dataset
 from helpers.errors import Day26Error
 from helpers.models import LesionNet, SentimentLSTM, StockMLP
 from helpers.train import TrainingRecipe
@@ -59,11 +60,17 @@ class Track:
 
     def train_data(self) -> data.Dataset:
         """The training split (also used for calibration and fine-tuning)."""
-        return self.make_split(self.train_size, data.TRAIN_SEED)
+        return self._split("train", self.train_size, data.TRAIN_SEED)
 
     def val_data(self) -> data.Dataset:
         """The validation split, on which accuracy is reported."""
-        return self.make_split(self.val_size, data.VAL_SEED)
+        return self._split("val", self.val_size, data.VAL_SEED)
+
+    def _split(self, split: str, size: int, seed: int) -> data.Dataset:
+        if self.checkpoint is not None:  # a learner's own data may change: always make it fresh
+            return self.make_split(size, seed)
+        key = f"{self.name}_{split}_{size}_seed{seed}_v{self.version}"
+        return cached_dataset(key, lambda: self.make_split(size, seed))
 
     def example_batch(self, batch_size: int = 2) -> torch.Tensor:
         """A batch of valid inputs (for export and timing); its values do not matter."""

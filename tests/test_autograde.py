@@ -269,6 +269,7 @@ def test_the_blank_release_earns_nothing(graded_class):
     record = graded_class[0]["blank"]
     assert record["status"] == GRADED
     assert _verified_points(record) == 0
+    assert "no test cell earned points" in " ".join(record["reasons"])  # said, not silently zero
     assert "track.json" in _cells(record)["00-test-10"]["reason"]
 
 
@@ -328,10 +329,38 @@ def test_feedback_pages_show_the_figures_and_reasons(graded_class, tmp_path):
 LOOP_FOREVER = CHOOSE_TABULAR + "\nwhile True:\n    pass"
 EAT_MEMORY = CHOOSE_TABULAR + "\nhog = bytearray(64 * 2**30)"
 CRASH_KERNEL = CHOOSE_TABULAR + "\nimport os, signal\nos.kill(os.getpid(), signal.SIGKILL)"
+# A learner's code that looks around the grader's machine and writes down what it could do.
+SNOOP = (
+    CHOOSE_TABULAR
+    + """
+import json, socket
+from pathlib import Path
+
+found = {}
+try:
+    from grading.hidden import HIDDEN_SEED
+    found["seed"] = HIDDEN_SEED
+except Exception as error:
+    found["seed"] = type(error).__name__
+try:
+    socket.create_connection(("pypi.org", 443), timeout=5).close()
+    found["network"] = "open"
+except OSError as error:
+    found["network"] = type(error).__name__
+for name, target in {"gradebook": GRADEBOOK, "helpers": HELPERS}.items():
+    try:
+        with open(target, "ab"):
+            found[name] = "writable"
+    except OSError as error:
+        found[name] = type(error).__name__
+Path("snooped.json").write_text(json.dumps(found))
+"""
+)
 
 
 @pytest.fixture(scope="module")
-def limited_class(day26_home, tmp_path_factory) -> tuple[Path, Path]:
+def limited_class(day26_home, tmp_path_factory) -> tuple[dict[str, dict], Path]:
+    """A class graded with a 20 s time limit per notebook and 4 GB of memory."""
     submissions = tmp_path_factory.mktemp("limited")
     two = ("00", "01")  # the hostile start notebook, and one after it that must still run
     _hand_in(submissions / "loops-forever", _notebooks(RELEASE, {"00-solution-3": LOOP_FOREVER}), only=two)
@@ -339,27 +368,45 @@ def limited_class(day26_home, tmp_path_factory) -> tuple[Path, Path]:
     _hand_in(submissions / "crashes-kernel", _notebooks(RELEASE, {"00-solution-3": CRASH_KERNEL}), only=two)
     with zipfile.ZipFile(submissions / "escapes.zip", "w") as archive:
         archive.writestr("../../outside.ipynb", "{}")
+    _hand_in(submissions / "ann smith", _notebooks(RELEASE), only=("00",))
+    grading = tmp_path_factory.mktemp("limited-grading")
+    snoop = SNOOP.replace("GRADEBOOK", repr(str(grading / "gradebook.db")))
+    snoop = snoop.replace("HELPERS", repr(str(ROOT / "helpers" / "__init__.py")))
+    _hand_in(submissions / "snoops", _notebooks(RELEASE, {"00-solution-3": snoop}), only=("00",))
     (submissions / "links").mkdir()
     (submissions / "links" / "00_start.ipynb").symlink_to(SOLUTIONS / "00_start.ipynb")
-    return submissions, tmp_path_factory.mktemp("limited-grading")
+    return _autograde(submissions, grading, "--notebook-seconds", "20", "--memory-gb", "4"), grading
 
 
 def test_time_memory_and_crashes_are_distinct_reasons_and_refusals_are_named(limited_class):
-    submissions, workspace = limited_class
-    records = _autograde(submissions, workspace, "--notebook-seconds", "20", "--memory-gb", "4")
-    assert set(records) == {"loops-forever", "eats-memory", "crashes-kernel", "escapes", "links"}
+    records, _ = limited_class
+    assert set(records) == {"loops-forever", "eats-memory", "crashes-kernel", "escapes", "links", "ann smith", "snoops"}
     reasons = {learner: " ".join(record["reasons"]) for learner, record in records.items()}
     assert records["loops-forever"]["status"] == REVIEW and "out of time" in reasons["loops-forever"]
     assert records["eats-memory"]["status"] == REVIEW and "out of memory" in reasons["eats-memory"]
     assert records["crashes-kernel"]["status"] == REVIEW and "kernel crashed" in reasons["crashes-kernel"]
     assert records["escapes"]["status"] == REFUSED and "outside the submission" in reasons["escapes"]
     assert records["links"]["status"] == REFUSED and "link" in reasons["links"]
+    assert records["ann smith"]["status"] == REFUSED and "rename it" in reasons["ann smith"]
     for learner in ("loops-forever", "eats-memory", "crashes-kernel"):  # the next notebook still ran
         assert records[learner]["execution"]["notebooks"]["01_baseline"]["status"] == "done"
     # after a timeout or a MemoryError nbgrader goes on with the next cell (choose_track); a crash ends the notebook
     assert _cells(records["loops-forever"])["00-test-10"]["verifier_points"] == 1
     assert _cells(records["eats-memory"])["00-test-10"]["verifier_points"] == 1
     assert _cells(records["crashes-kernel"])["00-test-10"]["verifier_points"] == 0
+
+
+def test_learner_code_cannot_reach_the_network_the_hidden_seed_or_the_grader_files(limited_class):
+    from grading.hidden import HIDDEN_SEED
+    from grading.sandbox import probe_isolation
+
+    if not probe_isolation().available:
+        pytest.skip(f"no sandbox isolation on this machine: {probe_isolation().warning}")
+    _, workspace = limited_class  # graded by the test above
+    found = json.loads((workspace / "autograded" / "snoops" / "day26" / "snooped.json").read_text())
+    assert found["seed"] != HIDDEN_SEED and found["network"] != "open", found
+    assert found["gradebook"] == "OSError" and found["helpers"] == "OSError", found
+    assert (workspace / "gradebook.db").stat().st_size > 0
 
 
 def test_a_killed_run_finishes_on_restart_with_nothing_lost_or_counted_twice(day26_home, tmp_path):
@@ -390,3 +437,13 @@ def test_a_killed_run_finishes_on_restart_with_nothing_lost_or_counted_twice(day
         for learner in ("ann", "ben", "cat"):
             # the track choice, and the images-only static INT8 cell every other track passes
             assert book.find_submission("day26", learner).score == POINTS["00-test-10"] + POINTS["02-test-11"]
+
+
+def test_lane_check_reports_every_verification(day26_home, tmp_path):
+    from grading.stability import lane_stability
+
+    report = lane_stability(get_track("tabular"), runs=1, folder=tmp_path)
+    assert [status for _, status in report.reference] == ["pass"]
+    assert report.unoptimized and report.unoptimized[0][1] in ("pass", "FAIL", "review")
+    assert abs(report.self_ratios[0] - 1) <= report.guard_band
+    assert "reference vs itself" in report.summary()
