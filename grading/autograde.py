@@ -318,7 +318,8 @@ def grade_submission(course: Course, source: Path, limits: Limits, force: bool =
     if verdict is None:
         problems.append(verifier_problem)
         verdict = {"checks": [], "lane": {}}
-    scores: list[CellScore] = apply_verdict(course.db_url, learner, verdict)
+    executed = {name for name, state in record["execution"]["notebooks"].items() if state.get("status") == "done"}
+    scores: list[CellScore] = apply_verdict(course.db_url, learner, verdict, executed)
     problems += [f"{score.grade_id}: {score.reason}" for score in scores if score.verifier_points is None]
     record["verdict"] = verdict
     record["cells"] = [asdict(score) | {"disagrees": score.disagrees} for score in scores]

@@ -56,7 +56,8 @@ class CellScore:
 
     @property
     def disagrees(self) -> bool:
-        return self.verifier_points is not None and (self.notebook_points or 0.0) != self.verifier_points
+        """The notebook's own test ran and said otherwise than the verifier."""
+        return None not in (self.notebook_points, self.verifier_points) and self.notebook_points != self.verifier_points
 
 
 def verifier_points(cell: CellCheck, max_points: float, verdict: dict) -> tuple[float | None, str]:
@@ -98,14 +99,18 @@ def copy_scores(scratch: str, gradebook: str, learner: str) -> None:
         target.db.commit()
 
 
-def apply_verdict(gradebook: str, learner: str, verdict: dict) -> list[CellScore]:
-    """Write the verifier's points of every paired test cell into the gradebook; return them all."""
+def apply_verdict(gradebook: str, learner: str, verdict: dict, executed: set[str]) -> list[CellScore]:
+    """Write the verifier's points of every paired test cell into the gradebook; return them all.
+
+    ``executed`` names the notebooks nbgrader ran to the end; the others' tests never ran.
+    """
     scores = []
     with Gradebook(gradebook) as book:
         for cell in VERIFIED_CELLS:
             grade = book.find_grade(cell.grade_id, cell.notebook, ASSIGNMENT, learner)
             points, reason = verifier_points(cell, grade.max_score, verdict)
-            scores.append(CellScore(cell.grade_id, cell.notebook, grade.max_score, grade.auto_score, points, reason))
+            said = grade.auto_score if cell.notebook in executed else None
+            scores.append(CellScore(cell.grade_id, cell.notebook, grade.max_score, said, points, reason))
             grade.manual_score = points
             grade.needs_manual_grade = points is None
             with contextlib.suppress(MissingEntry):  # shown in the formgrader and nbgrader's feedback

@@ -97,13 +97,13 @@ def command_inspect(args: argparse.Namespace) -> int:
 
 
 def command_demo(args: argparse.Namespace) -> int:
+    from helpers.reference import checkpoint_path
+
     names = sorted(TRACKS) if args.track == "all" else [get_track(args.track).name]
     outcomes = []
     for name in names:
         if not args.json:
             print(f"\n=== {name} track: {TRACKS[name].description} ===")
-        from helpers.reference import checkpoint_path
-
         if not checkpoint_path(TRACKS[name]).is_file() and not args.json:
             print("(training the reference model first: at most about two minutes)")
         outcome = _run_optimize(name, Path(args.out) / name, args.json)
@@ -111,9 +111,45 @@ def command_demo(args: argparse.Namespace) -> int:
         if not args.json:
             print(outcome["summary"])
             print(f"artifacts in {outcome['out_dir']} ({outcome['seconds']:.0f} s)")
+    graded = [] if args.skip_grading else _demo_grading(Path(args.out), args.json)
     if args.json:
-        print(json.dumps([{k: v for k, v in o.items() if k != "summary"} for o in outcomes], indent=2))
-    return 0 if all(outcome["targets_met"] for outcome in outcomes) else 1
+        print(
+            json.dumps({"tracks": [{k: v for k, v in o.items() if k != "summary"} for o in outcomes], "class": graded})
+        )
+    targets_met = all(outcome["targets_met"] for outcome in outcomes)
+    expected = {"reference-solution": 25.0, "blank-release": 0.0, "disables-asserts": 2.0}
+    class_right = all(row["autograded_points"] == expected[row["learner"]] for row in graded)
+    return 0 if targets_met and class_right else 1
+
+
+def _demo_grading(out: Path, quiet: bool) -> list[dict]:
+    """The instructor's side of the demo: build a sample class on the tabular track, autograde it
+    (intake, sandboxed execution, verifier, gradebook), and write the grades and feedback."""
+    from grading.autograde import Course, grade_submission, prepare_course, submissions_in, summary_table
+    from grading.feedback import write_feedback
+    from grading.grades import grade_rows, write_grades
+    from grading.samples import sample_class
+    from grading.sandbox import Limits, isolation_warning, probe_isolation
+
+    root = Path(".").resolve()
+    if not (root / "solutions").is_dir():
+        raise Day26Error(f"{root}: no solutions/ here. Run the demo in the workbook's folder, or pass --skip-grading.")
+    if not quiet:
+        print("\n=== autograding a sample class (tabular track): the reference, the blank release, a cheat ===")
+        if not probe_isolation().available:
+            print(isolation_warning(probe_isolation()), file=sys.stderr)
+    course = Course(root, out / "course")
+    prepare_course(course)
+    sources = submissions_in(sample_class(root, out / "submissions", "tabular"))
+    bar = tqdm(sources, desc="autograding", unit="learner", disable=quiet, file=sys.stderr, leave=False)
+    outcomes = [grade_submission(course, source, Limits(), force=True) for source in bar]
+    rows = grade_rows(course)
+    grades = write_grades(course, course.workspace / "grades.csv")
+    pages = write_feedback(course, course.workspace / "feedback-html")
+    if not quiet:
+        print(summary_table(outcomes))
+        print(f"grades: {grades}; feedback pages: {pages[0].parent}")
+    return rows
 
 
 def command_verify(args: argparse.Namespace) -> int:
@@ -295,9 +331,10 @@ def build_parser() -> argparse.ArgumentParser:
     lane.add_argument("--out", default="course/lane-check", help="working folder (default: course/lane-check)")
     lane.add_argument("--json", action="store_true", help="print JSON with every figure")
 
-    demo = add("demo", command_demo, "the main job: the full optimization pipeline on one track or all, with results")
+    demo = add("demo", command_demo, "the main job: optimize a track (or all), then autograde a sample class")
     demo.add_argument("--track", default="images", help=f"{track_help}, or all (default: images)")
     demo.add_argument("--out", default="day26-demo", help="output folder (default: day26-demo)")
+    demo.add_argument("--skip-grading", action="store_true", help="only the optimization, no sample class")
     demo.add_argument("--json", action="store_true", help="print JSON")
     return parser
 

@@ -24,6 +24,7 @@ import pytest
 import torch
 
 from grading.autograde import GRADED, REFUSED, REVIEW
+from grading.samples import DISABLE_ASSERTS, choose, first_solution_cells, hand_in, notebooks_of
 from grading.score import VERIFIED_CELLS
 from helpers.models import LesionNet, StockMLP
 from helpers.pipeline import run_pipeline
@@ -37,14 +38,7 @@ FULL_MARKS = 25.0  # the autograded test cells of the five notebooks and the sta
 POINTS = {"00-test-10": 1, "01-test-8": 4, "02-test-7": 3, "02-test-11": 1, "03-test-6": 4, "04-test-6": 4}
 POINTS |= {"05-test-5": 1, "05-test-9": 6, "05-test-12": 1}
 
-CHOOSE_TABULAR = 'TRACK = "tabular"'
-# A learner's cheat: every cell that holds an assert is replaced before it runs (FACTS.md, reproduced).
-DISABLE_ASSERTS = """
-def _no_tests(lines):
-    return ['print("all good")\\n'] if any("assert" in line for line in lines) else lines
-
-get_ipython().input_transformers_post.append(_no_tests)
-"""
+CHOOSE_TABULAR = choose("tabular")
 # A learner's cheat: the clock runs 1000x faster while the PyTorch baseline computes, so the
 # notebook's own timing sees a slow baseline and a fast "optimized" model.
 PATCH_TIMER = """
@@ -84,52 +78,6 @@ class _Slow(torch.nn.Module):
 smaller = model
 export_onnx(_Slow(model), track.example_batch(), optimized_path)
 """
-
-
-def _answer(source: str, answer: str) -> str:
-    """``source`` with the code between the solution markers replaced (all of it if there are none)."""
-    if "### BEGIN SOLUTION" not in source:
-        return answer
-    before, rest = source.split("### BEGIN SOLUTION", 1)
-    return before + answer + rest.split("### END SOLUTION", 1)[1]
-
-
-def _notebooks(folder: Path, answers: dict[str, str] | None = None) -> dict[str, nbformat.NotebookNode]:
-    """The notebooks of ``folder`` with the given solution cells (by grade_id) answered differently."""
-    notebooks = {}
-    for path in sorted(folder.glob("*.ipynb")):
-        notebook = nbformat.read(path, as_version=4)
-        for cell in notebook.cells:
-            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-            if answers and grade_id in answers:
-                cell.source = _answer(cell.source, answers[grade_id])
-        notebooks[path.name] = notebook
-    return notebooks
-
-
-def _first_solution_cells() -> dict[str, str]:
-    """grade_id of the first solution cell of every notebook."""
-    first = {}
-    for path in sorted(RELEASE.glob("*.ipynb")):
-        for cell in nbformat.read(path, as_version=4).cells:
-            meta = cell.metadata.get("nbgrader", {})
-            if cell.cell_type == "code" and meta.get("solution"):
-                first[path.stem] = meta["grade_id"]
-                break
-    return first
-
-
-def _hand_in(
-    folder: Path, notebooks: dict[str, nbformat.NotebookNode], artifacts: Path | None = None, only: tuple = ()
-) -> Path:
-    """Write a learner's folder: the notebooks (``only`` those whose name starts so), and artifacts/."""
-    folder.mkdir(parents=True)
-    for name, notebook in notebooks.items():
-        if not only or name.startswith(only):
-            nbformat.write(notebook, folder / name)
-    if artifacts is not None:
-        shutil.copytree(artifacts, folder / "artifacts")
-    return folder
 
 
 @pytest.fixture(scope="module")
@@ -227,17 +175,17 @@ def _verified_points(record: dict) -> float:
 def graded_class(reference_artifacts, tmp_path_factory) -> tuple[dict[str, dict], Path]:
     """One class, autograded once: the reference, the blank release, spoiled artifacts and two cheats."""
     submissions = tmp_path_factory.mktemp("class")
-    _hand_in(submissions / "reference", _notebooks(SOLUTIONS, {"00-solution-3": CHOOSE_TABULAR}))
-    _hand_in(submissions / "blank", _notebooks(RELEASE))
+    hand_in(submissions / "reference", notebooks_of(SOLUTIONS, {"00-solution-3": CHOOSE_TABULAR}))
+    hand_in(submissions / "blank", notebooks_of(RELEASE))
     for learner, (spoil, _, _) in SPOILED.items():  # artifacts only: nothing to execute, all to verify
         artifacts = _spoiled(reference_artifacts, submissions / f".{learner}-artifacts", spoil)
-        _hand_in(submissions / learner, {}, artifacts)
-    cheats = dict.fromkeys(_first_solution_cells().values(), DISABLE_ASSERTS)
+        hand_in(submissions / learner, {}, artifacts)
+    cheats = dict.fromkeys(first_solution_cells(RELEASE), DISABLE_ASSERTS)
     cheats["00-solution-3"] = CHOOSE_TABULAR + "\n" + DISABLE_ASSERTS
-    _hand_in(submissions / "disables-asserts", _notebooks(RELEASE, cheats), only=("00", "03"))
+    hand_in(submissions / "disables-asserts", notebooks_of(RELEASE, cheats), only=("00", "03"))
     timed = {"00-solution-3": CHOOSE_TABULAR, "05-solution-4": "smaller = model\n"}
     timed["05-solution-7"] = SLOW_OPTIMIZED + PATCH_TIMER  # skips pruning; exports a slow model
-    _hand_in(submissions / "patches-timer", _notebooks(SOLUTIONS, timed), only=("00", "01", "05"))
+    hand_in(submissions / "patches-timer", notebooks_of(SOLUTIONS, timed), only=("00", "01", "05"))
     for hidden in submissions.glob(".*-artifacts"):
         shutil.rmtree(hidden)
     workspace = tmp_path_factory.mktemp("grading")
@@ -363,16 +311,16 @@ def limited_class(day26_home, tmp_path_factory) -> tuple[dict[str, dict], Path]:
     """A class graded with a 20 s time limit per notebook and 4 GB of memory."""
     submissions = tmp_path_factory.mktemp("limited")
     two = ("00", "01")  # the hostile start notebook, and one after it that must still run
-    _hand_in(submissions / "loops-forever", _notebooks(RELEASE, {"00-solution-3": LOOP_FOREVER}), only=two)
-    _hand_in(submissions / "eats-memory", _notebooks(RELEASE, {"00-solution-3": EAT_MEMORY}), only=two)
-    _hand_in(submissions / "crashes-kernel", _notebooks(RELEASE, {"00-solution-3": CRASH_KERNEL}), only=two)
+    hand_in(submissions / "loops-forever", notebooks_of(RELEASE, {"00-solution-3": LOOP_FOREVER}), only=two)
+    hand_in(submissions / "eats-memory", notebooks_of(RELEASE, {"00-solution-3": EAT_MEMORY}), only=two)
+    hand_in(submissions / "crashes-kernel", notebooks_of(RELEASE, {"00-solution-3": CRASH_KERNEL}), only=two)
     with zipfile.ZipFile(submissions / "escapes.zip", "w") as archive:
         archive.writestr("../../outside.ipynb", "{}")
-    _hand_in(submissions / "ann smith", _notebooks(RELEASE), only=("00",))
+    hand_in(submissions / "ann smith", notebooks_of(RELEASE), only=("00",))
     grading = tmp_path_factory.mktemp("limited-grading")
     snoop = SNOOP.replace("GRADEBOOK", repr(str(grading / "gradebook.db")))
     snoop = snoop.replace("HELPERS", repr(str(ROOT / "helpers" / "__init__.py")))
-    _hand_in(submissions / "snoops", _notebooks(RELEASE, {"00-solution-3": snoop}), only=("00",))
+    hand_in(submissions / "snoops", notebooks_of(RELEASE, {"00-solution-3": snoop}), only=("00",))
     (submissions / "links").mkdir()
     (submissions / "links" / "00_start.ipynb").symlink_to(SOLUTIONS / "00_start.ipynb")
     return _autograde(submissions, grading, "--notebook-seconds", "20", "--memory-gb", "4"), grading
@@ -414,8 +362,8 @@ def test_a_killed_run_finishes_on_restart_with_nothing_lost_or_counted_twice(day
 
     submissions = tmp_path / "class"
     for learner in ("ann", "ben", "cat"):  # ben's notebooks are running when the grader is killed
-        chosen = _notebooks(RELEASE, {"00-solution-3": CHOOSE_TABULAR})
-        _hand_in(submissions / learner, chosen, only=("00", "01") if learner == "ben" else ("00",))
+        chosen = notebooks_of(RELEASE, {"00-solution-3": CHOOSE_TABULAR})
+        hand_in(submissions / learner, chosen, only=("00", "01") if learner == "ben" else ("00",))
     workspace = tmp_path / "grading"
     command = [sys.executable, "-m", "helpers.cli", "autograde", str(submissions), "--root", str(ROOT)]
     command += ["--workspace", str(workspace), "--json"]
