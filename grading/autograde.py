@@ -346,7 +346,10 @@ def submissions_in(folder: Path) -> list[Path]:
     if not found:
         raise Day26Error(f"{folder}: no learner folders or .zip files in it.")
     if others:
-        print(f"skipping {len(others)} entries that are neither folders nor .zip files: {', '.join(others)}")
+        print(
+            f"skipping {len(others)} entries that are neither folders nor .zip files: {', '.join(others)}",
+            file=sys.stderr,
+        )
     return found
 
 

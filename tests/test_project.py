@@ -63,3 +63,12 @@ def test_every_track_has_thresholds_for_every_artifact():
         for artifact in ("baseline", "quantized_dynamic", "pruned", "onnx", "optimized"):
             assert threshold_for(name, artifact).max_accuracy_drop > 0
     assert threshold_for("images", "quantized_static").min_size_reduction > 1
+
+
+def test_nbgrader_and_the_formgrader_read_the_course_settings():
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
+    assert config.CourseDirectory.db_url == f"sqlite:///{ROOT / 'course' / 'gradebook.db'}"
+    assert config.CourseDirectory.source_directory == "solutions"
+    assert config.CourseDirectory.autograded_directory == "course/autograded"
