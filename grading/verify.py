@@ -20,10 +20,12 @@ import json
 import os
 import statistics
 import tempfile
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
+from torch import nn
 
 from grading.hidden import hidden_split
 from grading.safety import UnsafeFile, checked_artifact, checked_onnx
@@ -183,25 +185,32 @@ def _refused(artifact: str, error: Exception) -> Check:
     return Check(artifact, "file", "refused", "safe, loadable", False, str(error))
 
 
-def _verify_baseline(ctx: _Context, verdict: Verdict) -> None:
-    name, t = "baseline.pth", threshold_for(ctx.track.name, "baseline")
+def _loaded(ctx: _Context, verdict: Verdict, name: str, load: Callable) -> tuple[Path, nn.Module] | None:
+    """Check and load one state_dict artifact with ``load``; when it cannot be, record why and return None."""
     try:
-        model = load_into(ctx.track.build_model, checked_artifact(ctx.submission, name))
+        path = checked_artifact(ctx.submission, name)
+        return path, load(ctx.track.build_model, path)
     except (UnsafeFile, Day26Error) as error:
         verdict.checks.append(_refused(name, error))
+        return None
+
+
+def _verify_baseline(ctx: _Context, verdict: Verdict) -> None:
+    name, t = "baseline.pth", threshold_for(ctx.track.name, "baseline")
+    loaded = _loaded(ctx, verdict, name, load_into)
+    if loaded is None:
         return
+    _, model = loaded
     advice = "this is not the trained reference model: save ready_model(track).model.state_dict() unchanged"
     verdict.checks.append(_accuracy_check(ctx, name, model, t, advice))
 
 
 def _verify_quantized(ctx: _Context, verdict: Verdict) -> None:
     name, t = "quantized_dynamic.pth", threshold_for(ctx.track.name, "quantized_dynamic")
-    try:
-        path = checked_artifact(ctx.submission, name)
-        model = load_int8_into(ctx.track.build_model, path)
-    except (UnsafeFile, Day26Error) as error:
-        verdict.checks.append(_refused(name, error))
+    loaded = _loaded(ctx, verdict, name, load_int8_into)
+    if loaded is None:
         return
+    path, model = loaded
     int8 = sum(v.numel() for v in model.state_dict().values() if isinstance(v, torch.Tensor) and v.is_quantized)
     int8 += sum(1 for m in model.modules() if "quantized" in type(m).__module__)
     ok = int8 > 0
@@ -238,11 +247,10 @@ def _verify_static(ctx: _Context, verdict: Verdict) -> None:
 
 def _verify_pruned(ctx: _Context, verdict: Verdict) -> None:
     name, t = "pruned.pth", threshold_for(ctx.track.name, "pruned")
-    try:
-        model = load_into(ctx.track.build_model, checked_artifact(ctx.submission, name))
-    except (UnsafeFile, Day26Error) as error:
-        verdict.checks.append(_refused(name, error))
+    loaded = _loaded(ctx, verdict, name, load_into)
+    if loaded is None:
         return
+    _, model = loaded
     measured = sparsity(model).overall
     ok = measured >= t.min_sparsity
     verdict.checks.append(
