@@ -13,7 +13,10 @@ samples. A run that is killed and started again skips the learners whose record 
 submission and redoes the one it was in the middle of; the gradebook is updated in place, so
 nothing is counted twice.
 
-Learners are graded one after another on purpose: the speed checks need a quiet machine.
+One submission goes through three stages: ``execute_stage`` (intake, sandboxed execution, the
+verifier's checks but speed), ``lane_stage`` (the verifier's speed checks, one at a time per
+machine) and ``finish`` (scores into the gradebook, the record). ``grading.cohort`` runs the first
+two on Dask workers, in parallel, and ``finish`` in the one process that owns the gradebook.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from grading.intake import intake
 from grading.release import build_release
 from grading.sandbox import Limits, probe_isolation, run_limited, sandboxed
 from grading.score import CellScore, apply_verdict, copy_scores
+from grading.verify import merge_parts, verify_command
 from helpers.cache import home as reference_home
 from helpers.errors import Day26Error
 from helpers.reference import ready_model
@@ -134,8 +138,15 @@ def _place(course: Course, learner: str, workbook: Path) -> None:
     (autograded / "artifacts").mkdir(parents=True, exist_ok=True)
 
 
+# Dask's worker processes start with these set (its "pre-spawn-environ": one thread, and a malloc
+# that returns memory eagerly). Learner code and the verifier run with the machine's defaults
+# wherever they run, or a notebook would train on one core, more slowly.
+WORKER_THREAD_LIMITS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MALLOC_TRIM_THRESHOLD_")
+
+
 def _sandbox_environment(scratch: Path) -> dict[str, str]:
-    environment = {key: value for key, value in os.environ.items() if key != "DAY26_TRACK"}
+    dropped = ("DAY26_TRACK", *WORKER_THREAD_LIMITS)
+    environment = {key: value for key, value in os.environ.items() if key not in dropped}
     for variable, sub in {
         "HOME": "home",
         "JUPYTER_RUNTIME_DIR": "runtime",
@@ -184,6 +195,7 @@ def _notebook_problem(executed: Path, state: dict | None) -> str:
 def _execute(course: Course, learner: str, limits: Limits) -> tuple[dict, list[str]]:
     """Run the learner's notebooks in the sandbox; return the execution report and the problems.
 
+    The scores land in the learner's scratch gradebook (``finish`` copies them into the real one).
     Problems are what an instructor must look at (time, memory, a crashed kernel). A notebook
     missing from the submission is not one: its cells simply earn nothing.
     """
@@ -198,7 +210,6 @@ def _execute(course: Course, learner: str, limits: Limits) -> tuple[dict, list[s
     problems: list[str] = []
     report_file = scratch / "report.json"
     if not notebooks:
-        copy_scores(f"sqlite:///{scratch / 'gradebook.db'}", course.db_url, learner)  # creates the submission
         return report, problems
     command = [sys.executable, "-m", "grading.execute", "--root", str(course.root), "--workspace"]
     command += [str(course.workspace), "--gradebook", str(scratch / "gradebook.db"), "--learner", learner]
@@ -227,25 +238,25 @@ def _execute(course: Course, learner: str, limits: Limits) -> tuple[dict, list[s
         problem = _notebook_problem(autograded / f"{name}.ipynb", report["notebooks"].get(name))
         if problem:
             problems.append(f"{name}: {problem}")
-    copy_scores(f"sqlite:///{scratch / 'gradebook.db'}", course.db_url, learner)
     return report, problems
 
 
-def _verify(course: Course, learner: str, limits: Limits) -> tuple[dict | None, str]:
-    """Run the verifier in a fresh process on the executed folder; return its verdict or why not."""
-    log = course.scratch(learner) / "verify.log"
-    output = course.scratch(learner) / "verdict.json"
-    command = [sys.executable, "-m", "helpers.cli", "verify", str(course.folder("autograded", learner))]
-    command += ["--json", "--out", str(output)]
-    environment = {key: value for key, value in os.environ.items() if not key.startswith("TORCH_FORCE")}
+def _verify(course: Course, learner: str, limits: Limits, part: str) -> tuple[dict | None, str]:
+    """Run one part of the verifier ("measure" or "speed") in a fresh process on the executed
+    folder; return its verdict, or None and why not."""
+    log = course.scratch(learner) / f"verify-{part}.log"
+    output = course.scratch(learner) / f"verdict-{part}.json"
+    output.unlink(missing_ok=True)
+    command, environment = verify_command(course.folder("autograded", learner), output, part)
+    environment = {key: value for key, value in environment.items() if key not in WORKER_THREAD_LIMITS}
     finished = run_limited(command, limits, VERIFY_SECONDS, log, environment)
     if finished.killed_after_seconds is not None:
-        return None, f"the verifier did not finish within {VERIFY_SECONDS} s"
+        return None, f"the verifier ({part}) did not finish within {VERIFY_SECONDS} s"
     try:
         return json.loads(output.read_text()), ""
     except (OSError, ValueError):
         last = (finished.output.strip().splitlines() or ["no output"])[-1]
-        return None, f"the verifier failed: {last}"
+        return None, f"the verifier ({part}) failed: {last}"
 
 
 def _write_record(course: Course, record: dict) -> None:
@@ -281,12 +292,16 @@ def learner_id(source: Path) -> str:
     return source.stem if source.suffix == ".zip" else source.name
 
 
-def grade_submission(course: Course, source: Path, limits: Limits, force: bool = False) -> Outcome:
-    """Take one submission through intake, execution, verification and scoring."""
-    learner, digest, started = learner_id(source), submission_digest(source), time.monotonic()
-    earlier = read_record(course, learner)
-    if earlier and earlier.get("submission_sha256") == digest and not force:
-        return _outcome(earlier, skipped=True)
+# --- the three stages of one submission -------------------------------------------------------
+# execute_stage and lane_stage run on Dask workers and return the record as JSON text, nothing
+# else; finish runs in the one process that writes the gradebook and the records.
+
+
+def execute_stage(course: Course, source: Path, digest: str, limits: Limits) -> str:
+    """Intake, sandboxed execution and the verifier's checks but speed. Any worker may run it."""
+    started = time.monotonic()
+    learner = learner_id(source)
+    put_environment_tools_on_path()
     record: dict = {
         "schema": RECORD_SCHEMA,
         "learner": learner,
@@ -297,27 +312,56 @@ def grade_submission(course: Course, source: Path, limits: Limits, force: bool =
         "machine": machine_description(),
         "limits": asdict(limits),
         "isolation": probe_isolation().warning or "network off, grader files read-only",
+        "stage_seconds": {},
     }
     if not LEARNER_ID.fullmatch(learner):
         reason = f"the learner id '{learner}' (the folder or zip name) may hold only letters, digits, '.', '_', '-'"
-        record |= {"status": REFUSED, "reasons": [f"refused at intake: {reason}: rename it"], "cells": [], "seconds": 0}
-        _write_record(course, record)
-        return _outcome(record)
+        record |= {"status": REFUSED, "reasons": [f"refused at intake: {reason}: rename it"], "cells": []}
+        return json.dumps(record)
     taken = intake(source, course.workspace / "intake")
     record["files"] = taken.files
     workbook = _workbook_folder(taken.folder, course.notebooks()) if taken.accepted else None
     if not taken.accepted or workbook is None:
         reason = taken.reason if not taken.accepted else "no notebooks and no artifacts/ folder in it"
         record |= {"status": REFUSED, "reasons": [f"refused at intake: {reason}"], "cells": []}
-        record["seconds"] = round(time.monotonic() - started, 2)
+        record["stage_seconds"]["intake"] = round(time.monotonic() - started, 2)
+        return json.dumps(record)
+    _place(course, learner, workbook)
+    record["stage_seconds"]["intake"] = round(time.monotonic() - started, 2)
+    record["execution"], record["problems"] = _execute(course, learner, limits)
+    record["stage_seconds"]["execution"] = round(time.monotonic() - started - record["stage_seconds"]["intake"], 2)
+    measuring = time.monotonic()
+    record["measured"], problem = _verify(course, learner, limits, "measure")
+    record["problems"] += [problem] if problem else []
+    record["stage_seconds"]["verify_measure"] = round(time.monotonic() - measuring, 2)
+    return json.dumps(record)
+
+
+def lane_stage(course: Course, record_json: str, limits: Limits) -> str:
+    """The verifier's speed checks. Only the worker that holds the machine's benchmark lane runs it."""
+    record = json.loads(record_json)
+    if record.get("status") == REFUSED or record.get("measured") is None:
+        return record_json
+    timing = time.monotonic()
+    record["timed"], problem = _verify(course, record["learner"], limits, "speed")
+    record["problems"] += [problem] if problem else []
+    record["stage_seconds"]["verify_speed"] = round(time.monotonic() - timing, 2)
+    return json.dumps(record)
+
+
+def finish(course: Course, record_json: str) -> Outcome:
+    """Score one submission into the gradebook and write its record (last, in one step)."""
+    record = json.loads(record_json)
+    learner = record["learner"]
+    if record.get("status") == REFUSED:
+        record["seconds"] = round(sum(record.get("stage_seconds", {}).values()), 2)
         _write_record(course, record)
         return _outcome(record)
-    _place(course, learner, workbook)
-    record["execution"], problems = _execute(course, learner, limits)
-    verdict, verifier_problem = _verify(course, learner, limits)
-    if verdict is None:
-        problems.append(verifier_problem)
-        verdict = {"checks": [], "lane": {}}
+    scoring = time.monotonic()
+    problems = record.pop("problems")
+    measured, timed = record.pop("measured"), record.pop("timed", None)
+    copy_scores(f"sqlite:///{course.scratch(learner) / 'gradebook.db'}", course.db_url, learner)
+    verdict = merge_parts(measured, timed or {}) if measured else {"checks": [], "lane": {}, "figures": {}}
     executed = {name for name, state in record["execution"]["notebooks"].items() if state.get("status") == "done"}
     scores: list[CellScore] = apply_verdict(course.db_url, learner, verdict, executed)
     problems += [f"{score.grade_id}: {score.reason}" for score in scores if score.verifier_points is None]
@@ -329,9 +373,36 @@ def grade_submission(course: Course, source: Path, limits: Limits, force: bool =
     if all(score.verifier_points == 0 for score in scores):
         notes.append(f"no test cell earned points; first: {scores[0].reason}")
     record["reasons"] = problems + notes
-    record["seconds"] = round(time.monotonic() - started, 2)
+    record["stage_seconds"]["scoring"] = round(time.monotonic() - scoring, 2)
+    record["seconds"] = round(sum(record["stage_seconds"].values()), 2)
     _write_record(course, record)
     return _outcome(record)
+
+
+def unfinished(course: Course, source: Path, digest: str, why: str) -> Outcome:
+    """A submission whose grading itself failed (a worker that kept dying, a grader error):
+    recorded as needing review, never dropped."""
+    record = {
+        "schema": RECORD_SCHEMA,
+        "learner": learner_id(source),
+        "source": str(source),
+        "submission_sha256": digest,
+        "status": REVIEW,
+        "unfinished": True,  # the next run grades it again
+        "reasons": [f"not graded: {why}; run day26 autograde again"],
+        "cells": [],
+        "seconds": 0.0,
+    }
+    _write_record(course, record)
+    return _outcome(record)
+
+
+def already_graded(course: Course, source: Path, digest: str) -> Outcome | None:
+    """The earlier outcome when this exact submission was graded before, else None."""
+    earlier = read_record(course, learner_id(source))
+    if earlier and earlier.get("submission_sha256") == digest and not earlier.get("unfinished"):
+        return _outcome(earlier, skipped=True)
+    return None
 
 
 # --- the class ------------------------------------------------------------------------------

@@ -14,15 +14,14 @@ must stay inside the guard band around 1 every time. Every figure is kept in the
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import statistics
 import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from grading.thresholds import speed_guard_band
+from grading.verify import verify_command
 from helpers.bench import compare_latency
 from helpers.pipeline import run_pipeline
 from helpers.reference import ready_model
@@ -69,8 +68,7 @@ class LaneStability:
 
 def _speed_of_optimized(submission: Path, verdict_file: Path) -> tuple[float, str]:
     """Verify ``submission`` in a fresh process; return the optimized model's speed-up and status."""
-    command = [sys.executable, "-m", "helpers.cli", "verify", str(submission), "--json", "--out", str(verdict_file)]
-    environment = {key: value for key, value in os.environ.items() if not key.startswith("TORCH_FORCE")}
+    command, environment = verify_command(submission, verdict_file)
     subprocess.run(command, capture_output=True, text=True, env=environment, timeout=900)
     verdict = json.loads(verdict_file.read_text())
     speed = next(c for c in verdict["checks"] if c["artifact"] == "optimized.onnx" and c["name"] == "speed")

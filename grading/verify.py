@@ -11,7 +11,9 @@ choice (00), baseline.pth (01), quantized_dynamic.pth and, on the images track,
 quantized_static.onnx (02), pruned.pth (03), model.onnx (04), optimized.onnx with its
 structured pruning, and comparison.png (05).
 
-Run it in a fresh process (``day26 verify``): it imports grader code only.
+Run it in a fresh process (``day26 verify``): it imports grader code only. It runs in two parts
+that can run apart: ``measure`` (every check but speed) and ``speed`` (the benchmark lane, which
+must have the machine's lane to itself); ``merge_parts`` joins their verdicts.
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ from __future__ import annotations
 import json
 import os
 import statistics
+import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import torch
@@ -45,6 +49,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MAX_STRUCTURED_FRACTION = 0.9  # optimized.onnx keeps fewer than this fraction of the reference's weights
 CHOOSE_TRACK = "run the cell that calls choose_track(TRACK) in notebook 00_start"
 LOST_ACCURACY = "too much accuracy lost: prune less, fine-tune longer or calibrate on more data"
+PARTS = ("all", "measure", "speed")  # every check; every check but speed; the speed checks alone
 
 
 @dataclass
@@ -71,6 +76,9 @@ class Verdict:
     track: str
     checks: list[Check] = field(default_factory=list)
     lane: dict = field(default_factory=dict)  # raw speed samples per artifact
+    # The combined model's and the reference's figures, for the leaderboard: size_bytes (on disk),
+    # accuracy (fraction of the hidden split), latency_ms (median, batch 1, in the lane).
+    figures: dict = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -83,6 +91,7 @@ class Verdict:
             "passed": self.passed,
             "checks": [asdict(check) | {"status": check.status} for check in self.checks],
             "lane": self.lane,
+            "figures": self.figures,
         }
 
     def table(self) -> str:
@@ -122,15 +131,24 @@ class _Context:
         self.submission, self.track, self.threads = submission, track, threads
         self.reference = ready_model(track).model
         self.hidden: Dataset = hidden_split(track)
-        self.reference_accuracy = accuracy(self.reference, self.hidden)
+        self.accuracies: dict[str, float] = {}  # artifact -> accuracy measured by _accuracy_check
+
+    @cached_property
+    def reference_accuracy(self) -> float:
+        """The reference model's accuracy on the hidden split (a fraction)."""
+        return accuracy(self.reference, self.hidden)
+
+    @cached_property
+    def baseline_bytes(self) -> int:
+        """Bytes on disk of the reference model's state_dict, as baseline.pth is saved."""
         with tempfile.TemporaryDirectory() as folder:
             baseline_file = Path(folder) / "baseline.pth"
             torch.save(self.reference.state_dict(), baseline_file)
-            self.baseline_bytes = size_on_disk(baseline_file)
+            return size_on_disk(baseline_file)
 
 
 def _accuracy_check(ctx: _Context, artifact: str, model: object, t: Threshold, advice: str = LOST_ACCURACY) -> Check:
-    value = accuracy(model, ctx.hidden)
+    value = ctx.accuracies[artifact] = accuracy(model, ctx.hidden)
     change = 100.0 * (value - ctx.reference_accuracy)  # points, on the same hidden samples
     ok = -change <= t.max_accuracy_drop
     return Check(
@@ -173,6 +191,8 @@ def _speed_check(ctx: _Context, artifact: str, session: object, t: Threshold, ve
         passed = None
     verdict.lane[artifact] = {"threads": ctx.threads, "guard_band": band, "attempts": attempts}
     speedup = statistics.median(attempt["speedup"] for attempt in attempts)
+    verdict.figures.setdefault(artifact, {})["latency_ms"] = statistics.median(attempts[-1]["artifact_ms"])
+    verdict.figures.setdefault("reference", {})["latency_ms"] = statistics.median(attempts[-1]["reference_ms"])
     reason = {
         True: "",
         False: "not fast enough: remove channels, or use INT8 that runs fast on this CPU",
@@ -284,18 +304,25 @@ def _structure_check(ctx: _Context, artifact: str, path: Path) -> Check:
     return Check(artifact, "structure", f"{stored:,} weights", f"< {limit:,.0f}", ok, reason)
 
 
-def _verify_onnx(ctx: _Context, verdict: Verdict, name: str, artifact: str) -> None:
+def _verify_onnx(ctx: _Context, verdict: Verdict, name: str, artifact: str, part: str = "all") -> None:
+    """Check one ONNX artifact. ``part`` "speed" runs only its speed check (a file that cannot be
+    loaded is then skipped in silence: the "measure" part reports it)."""
     t = threshold_for(ctx.track.name, artifact)
     try:
         path = checked_onnx(ctx.submission, name)
         session = open_session(path, ctx.threads)
     except (UnsafeFile, Day26Error) as error:
-        verdict.checks.append(_refused(name, error))
+        if part != "speed":
+            verdict.checks.append(_refused(name, error))
         return
     except Exception as error:  # onnxruntime rejects a malformed graph in many ways
-        verdict.checks.append(
-            _refused(name, Day26Error(f"{name} does not load in ONNX Runtime ({type(error).__name__})"))
-        )
+        if part != "speed":
+            why = Day26Error(f"{name} does not load in ONNX Runtime ({type(error).__name__})")
+            verdict.checks.append(_refused(name, why))
+        return
+    if part == "speed":
+        if t.min_speedup:
+            verdict.checks.append(_speed_check(ctx, name, session, t, verdict))
         return
     if t.max_parity_difference:
         parity = check_parity(_learner_fp32_model(ctx), path, ctx.hidden.model_inputs(0, 16), t.max_parity_difference)
@@ -314,7 +341,12 @@ def _verify_onnx(ctx: _Context, verdict: Verdict, name: str, artifact: str) -> N
     if t.min_size_reduction:
         verdict.checks.append(_size_check(ctx, name, path, t))
     verdict.checks.append(_accuracy_check(ctx, name, session, t))
-    if t.min_speedup:
+    if artifact == "optimized":
+        verdict.figures.setdefault(name, {}).update(size_bytes=size_on_disk(path), accuracy=ctx.accuracies[name])
+        verdict.figures.setdefault("reference", {}).update(
+            size_bytes=ctx.baseline_bytes, accuracy=ctx.reference_accuracy
+        )
+    if t.min_speedup and part == "all":
         verdict.checks.append(_speed_check(ctx, name, session, t, verdict))
 
 
@@ -337,8 +369,13 @@ def _verify_plot(ctx: _Context, verdict: Verdict) -> None:
     verdict.checks.append(Check(name, "image", measured, "a PNG image", ok, reason))
 
 
-def verify_submission(submission: str | Path, track_name: str | None = None, threads: int = 1) -> Verdict:
-    """Verify the artifacts of one learner folder (the folder that holds ``artifacts/``)."""
+def verify_submission(
+    submission: str | Path, track_name: str | None = None, threads: int = 1, part: str = "all"
+) -> Verdict:
+    """Verify the artifacts of one learner folder (the folder that holds ``artifacts/``).
+
+    ``part`` is "all", "measure" (every check but speed) or "speed" (the speed checks alone).
+    """
     submission = Path(submission)
     if not (submission / "artifacts").is_dir():
         raise Day26Error(f"{submission}: no artifacts/ folder. Give the learner's folder that holds artifacts/.")
@@ -349,12 +386,16 @@ def verify_submission(submission: str | Path, track_name: str | None = None, thr
         return Verdict(str(submission), "unknown", [track_check])
     ctx = _Context(submission, track, threads)
     verdict = Verdict(str(submission), track.name, [track_check])
+    if part == "speed":
+        _verify_onnx(ctx, verdict, "optimized.onnx", "optimized", part)
+        _show_paths_from_the_submission(verdict, submission)
+        return verdict
     _verify_baseline(ctx, verdict)  # the checks in notebook order, 00 to 05
     _verify_quantized(ctx, verdict)
     _verify_static(ctx, verdict)
     _verify_pruned(ctx, verdict)
     _verify_onnx(ctx, verdict, "model.onnx", "onnx")
-    _verify_onnx(ctx, verdict, "optimized.onnx", "optimized")
+    _verify_onnx(ctx, verdict, "optimized.onnx", "optimized", part)
     _verify_plot(ctx, verdict)
     _show_paths_from_the_submission(verdict, submission)
     return verdict
@@ -365,3 +406,27 @@ def _show_paths_from_the_submission(verdict: Verdict, submission: Path) -> None:
     for prefix in {f"{submission.resolve()}/", f"{submission}/"}:
         for check in verdict.checks:
             check.reason = check.reason.replace(prefix, "")
+
+
+def merge_parts(measured: dict, timed: dict) -> dict:
+    """One verdict (as JSON) from the "measure" and "speed" parts: each speed check goes right after
+    the accuracy check of its artifact, as a whole run of the verifier would place it."""
+    checks = list(measured["checks"])
+    for speed in (check for check in timed.get("checks", []) if check["name"] == "speed"):
+        places = [i for i, check in enumerate(checks) if check["artifact"] == speed["artifact"]]
+        checks.insert(places[-1] + 1 if places else len(checks), speed)
+    figures = {key: dict(value) for key, value in measured.get("figures", {}).items()}
+    for key, value in timed.get("figures", {}).items():
+        figures.setdefault(key, {}).update(value)
+    passed = bool(checks) and all(check["status"] == "pass" for check in checks)
+    return measured | {"checks": checks, "lane": timed.get("lane", {}), "figures": figures, "passed": passed}
+
+
+def verify_command(submission: Path, out: Path, part: str = "all") -> tuple[list[str], dict[str, str]]:
+    """The command line and environment that verify ``submission`` in a fresh process, writing
+    the verdict as JSON to ``out``. The environment drops TORCH_FORCE_* (weights-only loading is
+    always on in the verifier)."""
+    command = [sys.executable, "-m", "helpers.cli", "verify", str(submission), "--json", "--out", str(out)]
+    command += ["--part", part]
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("TORCH_FORCE")}
+    return command, environment

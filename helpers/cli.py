@@ -125,7 +125,7 @@ def command_demo(args: argparse.Namespace) -> int:
 def _demo_grading(out: Path, quiet: bool) -> list[dict]:
     """The instructor's side of the demo: build a sample class on the tabular track, autograde it
     (intake, sandboxed execution, verifier, gradebook), and write the grades and feedback."""
-    from grading.autograde import Course, grade_submission, prepare_course, submissions_in, summary_table
+    from grading.autograde import Course, prepare_course, submissions_in, summary_table
     from grading.feedback import write_feedback
     from grading.grades import grade_rows, write_grades
     from grading.samples import sample_class
@@ -141,8 +141,7 @@ def _demo_grading(out: Path, quiet: bool) -> list[dict]:
     course = Course(root, out / "course")
     prepare_course(course)
     sources = submissions_in(sample_class(root, out / "submissions", "tabular"))
-    bar = tqdm(sources, desc="autograding", unit="learner", disable=quiet, file=sys.stderr, leave=False)
-    outcomes = [grade_submission(course, source, Limits(), force=True) for source in bar]
+    outcomes = _grade_class(course, sources, Limits(), workers=2, scheduler=None, force=True, quiet=quiet)
     rows = grade_rows(course)
     grades = write_grades(course, course.workspace / "grades.csv")
     pages = write_feedback(course, course.workspace / "feedback-html")
@@ -155,7 +154,7 @@ def _demo_grading(out: Path, quiet: bool) -> list[dict]:
 def command_verify(args: argparse.Namespace) -> int:
     from grading.verify import verify_submission
 
-    verdict = verify_submission(Path(args.submission), args.track)
+    verdict = verify_submission(Path(args.submission), args.track, part=args.part)
     if args.out:
         Path(args.out).write_text(json.dumps(verdict.as_dict(), indent=1))
     print(json.dumps(verdict.as_dict(), indent=2) if args.json else verdict.table())
@@ -169,10 +168,26 @@ def _course(args: argparse.Namespace):
     return Course(root, Path(args.workspace) if args.workspace else root / "course")
 
 
+def _grade_class(course, sources: list[Path], limits, workers: int, scheduler: str | None, force: bool, quiet: bool):
+    """Autograde ``sources`` on Dask (a new local cluster, or ``scheduler``), with a progress bar."""
+    from grading.cohort import autograde_class, grading_client
+
+    bar = tqdm(total=len(sources), desc="autograding", unit="learner", disable=quiet, file=sys.stderr)
+
+    def on_done(outcome) -> None:
+        bar.set_postfix_str(outcome.learner)
+        bar.update(1)
+
+    with grading_client(workers, scheduler) as client:
+        outcomes = autograde_class(course, sources, limits, client, force=force, on_done=on_done)
+    bar.close()
+    return outcomes
+
+
 def command_autograde(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
-    from grading.autograde import grade_submission, prepare_course, submissions_in, summary_table
+    from grading.autograde import prepare_course, submissions_in, summary_table
     from grading.sandbox import GIB, Limits, isolation_warning, probe_isolation
 
     course = _course(args)
@@ -181,12 +196,7 @@ def command_autograde(args: argparse.Namespace) -> int:
     if not probe_isolation().available:
         print(isolation_warning(probe_isolation()), file=sys.stderr)
     prepare_course(course)
-    outcomes = []
-    bar = tqdm(sources, desc="autograding", unit="learner", disable=args.json, file=sys.stderr)
-    for source in bar:
-        bar.set_postfix_str(source.name)
-        outcomes.append(grade_submission(course, source, limits, force=args.force))
-    bar.close()
+    outcomes = _grade_class(course, sources, limits, args.workers, args.scheduler, args.force, args.json)
     if args.json:
         print(json.dumps([asdict(outcome) for outcome in outcomes], indent=2))
     else:
@@ -294,6 +304,12 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("submission", help="the learner's folder (the one holding artifacts/)")
     verify.add_argument("--track", help=f"{track_help} (default: the learner's artifacts/track.json)")
     verify.add_argument("--json", action="store_true", help="print JSON, with the raw timing samples")
+    verify.add_argument(
+        "--part",
+        choices=("all", "measure", "speed"),
+        default="all",
+        help="all checks (default); every check but speed; or the speed checks alone (the benchmark lane)",
+    )
 
     verify.add_argument("--out", help="also write the verdict as JSON to this file")
 
@@ -309,6 +325,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     autograde.add_argument("--memory-gb", type=float, default=8.0, help="memory limit of the execution (default: 8)")
     autograde.add_argument("--force", action="store_true", help="grade again even submissions graded before")
+    autograde.add_argument(
+        "--workers", type=int, default=2, help="submissions graded at once on a local Dask cluster (default: 2)"
+    )
+    autograde.add_argument(
+        "--scheduler", help="grade on this existing Dask cluster instead (address, e.g. tcp://host:8786)"
+    )
     autograde.add_argument("--json", action="store_true", help="print JSON")
 
     feedback = add("feedback", command_feedback, "write an HTML feedback page per learner from the grading records")

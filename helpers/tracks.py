@@ -111,7 +111,7 @@ TRACKS: dict[str, Track] = {
         combined=CombinedRecipe(
             prune_amount=0.4,
             structure="lstm_units",
-            fine_tune=TrainingRecipe(epochs=5, batch_size=64, learning_rate=3e-3),
+            fine_tune=TrainingRecipe(epochs=3, batch_size=64, learning_rate=5e-3),
             quantization="dynamic",
         ),
     ),
