@@ -7,6 +7,7 @@ the same functions. A submission is a learner's folder: their notebooks and ``ar
 from __future__ import annotations
 
 import shutil
+import zipfile
 from pathlib import Path
 
 import nbformat
@@ -73,14 +74,41 @@ def hand_in(
     return folder
 
 
+def escaping_zip(path: Path) -> Path:
+    """A broken hand-in: a zip whose entry would be written outside the folder it is unpacked in."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("../outside.txt", "where does this land?")
+        archive.writestr("00_start.ipynb", "{}")
+    return path
+
+
+# The sample class: each learner's verified points out of 25 (None: refused at intake). The cheat
+# earns the track choice and the images-only static INT8 cell that every other track passes; the
+# learner who skipped structured pruning loses the combined model's structure cell.
+SAMPLE_CLASS_POINTS = {
+    "reference-solution": 25.0,
+    "blank-release": 0.0,
+    "disables-asserts": 2.0,
+    "stops-after-02": 9.0,
+    "skips-pruning": 24.0,
+    "escapes": None,
+}
+
+
 def sample_class(root: Path, out: Path, track: str) -> Path:
-    """Three learners on ``track``: the reference solution, the blank release, and a cheat that
-    disables the notebooks' asserts in two notebooks (and does nothing else)."""
+    """Six learners on ``track``: the reference solution, the blank release, a cheat that disables
+    the notebooks' asserts in two notebooks, a partial hand-in (notebooks 00-02 only), a learner who
+    skipped structured pruning in notebook 05, and a zip that tries to write outside its folder."""
     solutions, release = root / "solutions" / ASSIGNMENT, root / "notebooks" / ASSIGNMENT
     shutil.rmtree(out, ignore_errors=True)
-    hand_in(out / "reference-solution", notebooks_of(solutions, {"00-solution-3": choose(track)}))
+    chosen = {"00-solution-3": choose(track)}
+    hand_in(out / "reference-solution", notebooks_of(solutions, chosen))
     hand_in(out / "blank-release", notebooks_of(release))
     cheats = dict.fromkeys(first_solution_cells(release), DISABLE_ASSERTS)
     cheats["00-solution-3"] = choose(track) + "\n" + DISABLE_ASSERTS
     hand_in(out / "disables-asserts", notebooks_of(release, cheats), only=("00", "03"))
+    hand_in(out / "stops-after-02", notebooks_of(solutions, chosen), only=("00", "01", "02"))
+    hand_in(out / "skips-pruning", notebooks_of(solutions, chosen | {"05-solution-4": "smaller = model\n"}))
+    escaping_zip(out / "escapes.zip")
     return out

@@ -10,7 +10,9 @@ Learner notebooks are executed by nbgrader in a child process with three limits:
 - **isolation**, where Linux allows unprivileged user namespaces (``unshare``): no network
   (a fresh network namespace with only loopback), and a read-only view of the course, the
   grader's workspace, the reference models and the home folder, with only the learner's
-  own output folders writable, and the file holding the hidden split's seed shown empty.
+  own output folders writable, and the file holding the hidden split's seed shown empty; and
+  its own process namespace: learner code sees and can signal only its own processes, and they
+  all die when the grader (or the Dask worker running it) dies.
   Where that is not possible the grader says so, once, clearly.
 
 Run as ``python -m grading.sandbox --read-only P ... --writable P ... -- COMMAND ...`` this
@@ -55,13 +57,19 @@ class Isolation:
     warning: str = ""
 
 
+# unshare's options: own user (mapped to root inside, for mounts), network, mounts and processes;
+# --fork makes the command the namespace's first process and --kill-child kills it (and so every
+# process in the namespace) when unshare itself is killed; --mount-proc shows only their processes.
+NAMESPACES = ("--user", "--map-root-user", "--net", "--mount", "--pid", "--fork", "--kill-child", "--mount-proc")
+
+
 @cache
 def probe_isolation() -> Isolation:
     """Try once to make the namespaces the sandbox needs; say clearly when it cannot."""
     unshare = shutil.which("unshare")
     if unshare is None or not sys.platform.startswith("linux"):
         return Isolation(False, "no `unshare` on this system")
-    probe = [unshare, "--user", "--map-root-user", "--net", "--mount", sys.executable, "-m", "grading.sandbox"]
+    probe = [unshare, *NAMESPACES, sys.executable, "-m", "grading.sandbox"]
     try:
         done = subprocess.run([*probe, "--", "true"], capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired) as error:
@@ -95,10 +103,7 @@ def sandboxed(command: list[str], read_only: list[Path], writable: list[Path], h
         mounts += ["--writable", str(Path(folder).resolve())]
     return [
         shutil.which("unshare") or "unshare",
-        "--user",
-        "--map-root-user",
-        "--net",
-        "--mount",
+        *NAMESPACES,
         sys.executable,
         "-m",
         "grading.sandbox",

@@ -77,7 +77,8 @@ class Verdict:
     checks: list[Check] = field(default_factory=list)
     lane: dict = field(default_factory=dict)  # raw speed samples per artifact
     # The combined model's and the reference's figures, for the leaderboard: size_bytes (on disk),
-    # accuracy (fraction of the hidden split), latency_ms (median, batch 1, in the lane).
+    # accuracy (fraction of the hidden split), latency_ms (median, batch 1, in the lane) and
+    # speedup (the speed check's figure: x faster than the reference).
     figures: dict = field(default_factory=dict)
 
     @property
@@ -191,7 +192,9 @@ def _speed_check(ctx: _Context, artifact: str, session: object, t: Threshold, ve
         passed = None
     verdict.lane[artifact] = {"threads": ctx.threads, "guard_band": band, "attempts": attempts}
     speedup = statistics.median(attempt["speedup"] for attempt in attempts)
-    verdict.figures.setdefault(artifact, {})["latency_ms"] = statistics.median(attempts[-1]["artifact_ms"])
+    verdict.figures.setdefault(artifact, {}).update(
+        latency_ms=statistics.median(attempts[-1]["artifact_ms"]), speedup=speedup
+    )
     verdict.figures.setdefault("reference", {})["latency_ms"] = statistics.median(attempts[-1]["reference_ms"])
     reason = {
         True: "",

@@ -117,9 +117,18 @@ def command_demo(args: argparse.Namespace) -> int:
             json.dumps({"tracks": [{k: v for k, v in o.items() if k != "summary"} for o in outcomes], "class": graded})
         )
     targets_met = all(outcome["targets_met"] for outcome in outcomes)
-    expected = {"reference-solution": 25.0, "blank-release": 0.0, "disables-asserts": 2.0}
-    class_right = all(row["autograded_points"] == expected[row["learner"]] for row in graded)
+    class_right = all(_as_expected(row) for row in graded)
     return 0 if targets_met and class_right else 1
+
+
+def _as_expected(row: dict) -> bool:
+    """Did a sample learner earn what it should (see grading.samples.SAMPLE_CLASS_POINTS)?"""
+    from grading.samples import SAMPLE_CLASS_POINTS
+
+    expected = SAMPLE_CLASS_POINTS[row["learner"]]
+    if expected is None:
+        return row["status"] == "refused"
+    return row["autograded_points"] == expected
 
 
 def _demo_grading(out: Path, quiet: bool) -> list[dict]:
@@ -128,6 +137,7 @@ def _demo_grading(out: Path, quiet: bool) -> list[dict]:
     from grading.autograde import Course, prepare_course, submissions_in, summary_table
     from grading.feedback import write_feedback
     from grading.grades import grade_rows, write_grades
+    from grading.leaderboard import write_leaderboard
     from grading.samples import sample_class
     from grading.sandbox import Limits, isolation_warning, probe_isolation
 
@@ -135,7 +145,8 @@ def _demo_grading(out: Path, quiet: bool) -> list[dict]:
     if not (root / "solutions").is_dir():
         raise Day26Error(f"{root}: no solutions/ here. Run the demo in the workbook's folder, or pass --skip-grading.")
     if not quiet:
-        print("\n=== autograding a sample class (tabular track): the reference, the blank release, a cheat ===")
+        print("\n=== autograding a sample class (tabular track): the reference, the blank release, a cheat,")
+        print("    a partial hand-in, a learner who skipped structured pruning, an escaping zip ===")
         if not probe_isolation().available:
             print(isolation_warning(probe_isolation()), file=sys.stderr)
     course = Course(root, out / "course")
@@ -145,9 +156,13 @@ def _demo_grading(out: Path, quiet: bool) -> list[dict]:
     rows = grade_rows(course)
     grades = write_grades(course, course.workspace / "grades.csv")
     pages = write_feedback(course, course.workspace / "feedback-html")
+    board = write_leaderboard(course, course.workspace / "leaderboard", naming="id")
     if not quiet:
         print(summary_table(outcomes))
         print(f"grades: {grades}; feedback pages: {pages[0].parent}")
+        print()
+        print(board[0].read_text())
+        print(f"leaderboard: {', '.join(str(path) for path in board)}")
     return rows
 
 
@@ -255,6 +270,45 @@ def command_grades(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_card(args: argparse.Namespace) -> int:
+    from helpers.card import make_card
+
+    picture, table = make_card(Path(args.results), Path(args.out))
+    if args.json:
+        print(json.dumps({"png": str(picture), "markdown": str(table)}, indent=2))
+    else:
+        print(table.read_text())
+        print(f"results card: {picture} (picture) and {table} (Markdown), ready to paste into Teams")
+    return 0
+
+
+def command_leaderboard(args: argparse.Namespace) -> int:
+    from grading.leaderboard import write_leaderboard
+
+    course = _course(args)
+    out = Path(args.out) if args.out else course.workspace / "leaderboard"
+    written = write_leaderboard(course, out, args.names)
+    if args.json:
+        print(json.dumps([str(path) for path in written], indent=2))
+    else:
+        print(written[0].read_text())
+        print(f"leaderboard: {', '.join(str(path) for path in written)}")
+    return 0
+
+
+def command_throughput(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from grading.throughput import measure_throughput
+
+    report = measure_throughput(Path(args.root).resolve(), Path(args.out), args.learners, args.workers, args.track)
+    if args.json:
+        print(json.dumps(asdict(report) | {"speedup": report.speedup}, indent=2))
+    else:
+        print(report.summary())
+    return 0 if report.same_grades else 1
+
+
 def command_lane_check(args: argparse.Namespace) -> int:
     from grading.stability import lane_stability
 
@@ -342,6 +396,31 @@ def build_parser() -> argparse.ArgumentParser:
     add_course_options(grades)
     grades.add_argument("--out", help="the CSV file (default: WORKSPACE/grades.csv)")
     grades.add_argument("--json", action="store_true", help="print JSON")
+
+    card = add("card", command_card, "a results card (PNG and Markdown) of your results.json, for the Teams check-in")
+    card.add_argument("--results", default="artifacts/results.json", help="default: artifacts/results.json")
+    card.add_argument("--out", default="artifacts", help="folder for card.png and card.md (default: artifacts)")
+    card.add_argument("--json", action="store_true", help="print JSON")
+
+    board = add("leaderboard", command_leaderboard, "rank the graded class per track, from the verifier's figures")
+    add_course_options(board)
+    board.add_argument(
+        "--names", choices=("id", "pseudonym", "hidden"), default="id", help="how learners appear (default: id)"
+    )
+    board.add_argument("--out", help="folder for the leaderboard files (default: WORKSPACE/leaderboard)")
+    board.add_argument("--json", action="store_true", help="print JSON")
+
+    throughput = add(
+        "throughput",
+        command_throughput,
+        "grade a generated class one by one and in parallel: same grades? how much faster? projected cohort time",
+    )
+    throughput.add_argument("--root", default=".", help="the workbook folder (default: the current folder)")
+    throughput.add_argument("--learners", type=int, default=30, help="size of the generated class (default: 30)")
+    throughput.add_argument("--workers", type=int, default=2, help="workers of the parallel run (default: 2)")
+    throughput.add_argument("--track", default="tabular", help="the class's track (default: tabular)")
+    throughput.add_argument("--out", default="course/throughput", help="working folder (default: course/throughput)")
+    throughput.add_argument("--json", action="store_true", help="print JSON")
 
     lane = add(
         "lane-check",

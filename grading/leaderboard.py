@@ -1,0 +1,217 @@
+"""The class leaderboard: who made the best combined model, by the grader's own measurements.
+
+Every figure comes from the verifier's verdict in the grading records (``records/*.json``):
+size on disk, accuracy on the hidden split and latency in the benchmark lane, all measured by
+the grader. Nothing a learner reported (results.json, notebook output) is read.
+
+Ranking, per track: learners whose ``optimized.onnx`` passed every check of the combined model
+come first, then the others; within each group the larger verified speed-up ranks higher, and a
+smaller file breaks ties. Learners without a verified ``optimized.onnx`` are counted, not ranked.
+
+Learners appear under the name the instructor chooses: their ``id``, a ``pseudonym`` (the same
+for a learner every time, derived from the id with a secret kept in the grading workspace, so it
+cannot be traced back without it), or ``hidden`` (ranks and figures only).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import hmac
+import secrets
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from matplotlib.figure import Figure
+
+from grading.autograde import Course
+from grading.grades import read_records
+from helpers.errors import Day26Error
+
+NAMINGS = ("id", "pseudonym", "hidden")
+COMBINED = "optimized.onnx"
+ADJECTIVES = ("amber", "brisk", "calm", "deft", "eager", "fleet", "gentle", "hardy", "keen", "lucid", "nimble", "swift")
+ANIMALS = ("badger", "crane", "dolphin", "falcon", "gecko", "heron", "ibex", "lynx", "marten", "otter", "puffin")
+
+
+@dataclass
+class Entry:
+    """One learner's combined model, as the verifier measured it. Sizes in MB (10^6 bytes),
+    latency in ms (median at batch 1 in the lane), accuracy in %, change in points."""
+
+    track: str
+    rank: int
+    name: str
+    speedup: float
+    times_smaller: float
+    latency_ms: float
+    size_mb: float
+    accuracy_percent: float
+    change_points: float
+    targets_met: bool
+    missed: str  # the combined model's checks that did not pass ('' when none)
+
+
+@dataclass
+class Reference:
+    """The track's reference model in the same lane: the point every learner is compared with."""
+
+    track: str
+    latency_ms: float
+    size_mb: float
+    accuracy_percent: float
+
+
+def _secret(course: Course) -> bytes:
+    """The workspace's pseudonym secret, made once and kept (pseudonyms stay the same all term)."""
+    path = course.workspace / "leaderboard-secret"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(16))
+    return path.read_text().strip().encode()
+
+
+def pseudonym(secret: bytes, learner: str) -> str:
+    """A readable name like 'swift-otter-07', the same for ``learner`` whenever ``secret`` is."""
+    digest = hmac.new(secret, learner.encode(), hashlib.sha256).digest()
+    return f"{ADJECTIVES[digest[0] % len(ADJECTIVES)]}-{ANIMALS[digest[1] % len(ANIMALS)]}-{digest[2] % 100:02d}"
+
+
+def _display_name(course: Course, learner: str, naming: str) -> str:
+    if naming == "id":
+        return learner
+    if naming == "pseudonym":
+        return pseudonym(_secret(course), learner)
+    return ""
+
+
+def _combined_figures(record: dict) -> tuple[dict, dict, list[dict]] | None:
+    """(learner figures, reference figures, combined-model checks), or None when not verified."""
+    verdict = record.get("verdict") or {}
+    figures = verdict.get("figures", {})
+    mine, reference = figures.get(COMBINED, {}), figures.get("reference", {})
+    needed = ("size_bytes", "accuracy", "latency_ms", "speedup")
+    if not all(key in mine for key in needed) or not all(key in reference for key in needed[:3]):
+        return None
+    checks = [check for check in verdict.get("checks", []) if check["artifact"] == COMBINED]
+    return mine, reference, checks
+
+
+def build_leaderboard(course: Course, naming: str = "id") -> tuple[list[Entry], list[Reference], dict[str, int]]:
+    """The ranked entries of every track, each track's reference, and per track the number of
+    graded learners without a verified combined model."""
+    if naming not in NAMINGS:
+        raise Day26Error(f"--names {naming}: choose one of {', '.join(NAMINGS)}.")
+    records = read_records(course)
+    if not records:
+        raise Day26Error(f"{course.workspace / 'records'}: no grading records yet. Run day26 autograde first.")
+    rows: dict[str, list[tuple]] = {}
+    references: dict[str, Reference] = {}
+    unranked: dict[str, int] = {}
+    for record in records:
+        track = (record.get("verdict") or {}).get("track", "unknown")
+        found = _combined_figures(record)
+        if found is None:
+            unranked[track] = unranked.get(track, 0) + 1
+            continue
+        mine, reference, checks = found
+        references.setdefault(
+            track,
+            Reference(track, reference["latency_ms"], reference["size_bytes"] / 1e6, 100 * reference["accuracy"]),
+        )
+        missed = ", ".join(check["name"] for check in checks if check["status"] != "pass")
+        rows.setdefault(track, []).append((record["learner"], mine, reference, missed))
+    entries = []
+    for track in sorted(rows):
+        ordered = sorted(rows[track], key=lambda row: (row[3] != "", -row[1]["speedup"], row[1]["size_bytes"]))
+        for rank, (learner, mine, reference, missed) in enumerate(ordered, start=1):
+            entries.append(
+                Entry(
+                    track=track,
+                    rank=rank,
+                    name=_display_name(course, learner, naming),
+                    speedup=mine["speedup"],
+                    times_smaller=reference["size_bytes"] / mine["size_bytes"],
+                    latency_ms=mine["latency_ms"],
+                    size_mb=mine["size_bytes"] / 1e6,
+                    accuracy_percent=100 * mine["accuracy"],
+                    change_points=100 * (mine["accuracy"] - reference["accuracy"]),
+                    targets_met=missed == "",
+                    missed=missed,
+                )
+            )
+    return entries, [references[track] for track in sorted(references)], unranked
+
+
+def leaderboard_markdown(entries: list[Entry], references: list[Reference], unranked: dict[str, int]) -> str:
+    """One Markdown table per track."""
+    lines = ["# Day 26 leaderboard", "", "Figures measured by the grader (verifier), not reported by learners.", ""]
+    for reference in references:
+        track = reference.track
+        lines += [
+            f"## {track} track",
+            "",
+            f"Reference model: {reference.latency_ms:.3f} ms, {reference.size_mb:.3f} MB, "
+            f"{reference.accuracy_percent:.1f}% accuracy.",
+            "",
+            "| rank | learner | faster | smaller | latency ms | size MB | accuracy | change | targets |",
+            "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        ]
+        for entry in (e for e in entries if e.track == track):
+            targets = "met" if entry.targets_met else f"missed: {entry.missed}"
+            lines.append(
+                f"| {entry.rank} | {entry.name or '(hidden)'} | {entry.speedup:.2f}x | {entry.times_smaller:.1f}x | "
+                f"{entry.latency_ms:.3f} | {entry.size_mb:.3f} | {entry.accuracy_percent:.1f}% | "
+                f"{entry.change_points:+.1f} pts | {targets} |"
+            )
+        lines.append("")
+    for track, count in sorted(unranked.items()):
+        lines.append(f"Not ranked ({track}): {count} learner(s) without a verified {COMBINED}.")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def tradeoff_figure(entries: list[Entry], reference: Reference, show_names: bool) -> Figure:
+    """One track: latency (x, ms) against size (y, MB), log scales, accuracy as colour, the reference a star."""
+    figure = Figure(figsize=(7.5, 5.5), layout="constrained")
+    axis = figure.subplots()
+    points = axis.scatter(
+        [entry.latency_ms for entry in entries],
+        [entry.size_mb for entry in entries],
+        c=[entry.accuracy_percent for entry in entries],
+        cmap="viridis",
+        s=70,
+        edgecolors="black",
+    )
+    axis.scatter([reference.latency_ms], [reference.size_mb], marker="*", s=300, color="#c44e52", label="reference")
+    if show_names:
+        for entry in entries:
+            axis.annotate(entry.name, (entry.latency_ms, entry.size_mb), textcoords="offset points", xytext=(5, 5))
+    axis.set_xscale("log")
+    axis.set_yscale("log")
+    axis.set_xlabel("latency, median at batch 1 in the grader's lane (ms, log scale)")
+    axis.set_ylabel("size on disk (MB, log scale)")
+    axis.grid(True, which="both", alpha=0.3)
+    axis.legend(loc="upper left")
+    figure.colorbar(points, ax=axis, label="accuracy on the hidden split (%)")
+    axis.set_title(f"Day 26 leaderboard, {reference.track} track (measured by the grader)")
+    return figure
+
+
+def write_leaderboard(course: Course, out_dir: Path, naming: str = "id") -> list[Path]:
+    """Write leaderboard.md, leaderboard.csv and one trade-off plot per track; return their paths."""
+    entries, references, unranked = build_leaderboard(course, naming)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    markdown = out_dir / "leaderboard.md"
+    markdown.write_text(leaderboard_markdown(entries, references, unranked))
+    table = out_dir / "leaderboard.csv"
+    with table.open("w", newline="") as stream:
+        writer = csv.DictWriter(stream, fieldnames=list(Entry.__dataclass_fields__))
+        writer.writeheader()
+        writer.writerows(asdict(entry) for entry in entries)
+    written = [markdown, table]
+    for reference in references:
+        plot = out_dir / f"leaderboard-{reference.track}.png"
+        track_entries = [entry for entry in entries if entry.track == reference.track]
+        tradeoff_figure(track_entries, reference, show_names=naming != "hidden").savefig(plot, dpi=110)
+        written.append(plot)
+    return written

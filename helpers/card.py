@@ -1,0 +1,120 @@
+"""A results card for the daily Teams check-in: one picture and one small table.
+
+``day26 card`` reads your ``artifacts/results.json`` and writes
+
+- ``card.png``: each variant of your model as a point, size on disk (x) against latency (y),
+  coloured by accuracy, with the track and the machine in the title;
+- ``card.md``: the same figures as a Markdown table, ready to paste into the chat.
+
+Both say plainly that the figures are **self-measured**: your own notebook timed them on your
+own machine, and nobody has checked them. Latency depends on the machine, so compare the
+"x faster" and "x smaller" ratios with your peers, not the milliseconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from matplotlib.figure import Figure
+
+from helpers.errors import file_error
+from helpers.report import read_results
+
+SELF_MEASURED = "self-measured: timed by the learner's own notebook on their own machine, not checked by the grader"
+
+
+@dataclass
+class CardRow:
+    """One variant on the card. Size in MB (10^6 bytes), latency in ms (median, batch 1), accuracy in %."""
+
+    variant: str
+    size_mb: float
+    times_smaller: float
+    latency_ms: float
+    times_faster: float
+    accuracy_percent: float
+    change_points: float
+
+
+def card_rows(records: list[dict]) -> list[CardRow]:
+    """The card's rows, with ratios against the first record (the baseline)."""
+    base = records[0]
+    return [
+        CardRow(
+            variant=record["variant"],
+            size_mb=record["size_bytes"] / 1e6,
+            times_smaller=base["size_bytes"] / record["size_bytes"],
+            latency_ms=record["latency_ms"]["median"],
+            times_faster=record["speedup_vs_baseline"],
+            accuracy_percent=100 * record["accuracy"],
+            change_points=100 * (record["accuracy"] - base["accuracy"]),
+        )
+        for record in records
+    ]
+
+
+def _machine_line(record: dict) -> str:
+    machine = record.get("machine", {})
+    threads = record["latency_ms"].get("threads", "?")
+    return f"{machine.get('processor', 'unknown CPU')}, {machine.get('cores', '?')} cores; batch 1, {threads} thread(s)"
+
+
+def card_markdown(records: list[dict]) -> str:
+    """The Markdown table of the card (paste it into Teams)."""
+    first = records[0]
+    lines = [
+        f"**Day 26, {first['track']} track**: {_machine_line(first)}",
+        "",
+        "| variant | size MB | smaller | latency ms | faster | accuracy | change |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in card_rows(records):
+        lines.append(
+            f"| {row.variant} | {row.size_mb:.3f} | {row.times_smaller:.1f}x | {row.latency_ms:.3f} | "
+            f"{row.times_faster:.2f}x | {row.accuracy_percent:.1f}% | {row.change_points:+.1f} pts |"
+        )
+    lines += ["", f"_All figures {SELF_MEASURED}._"]
+    return "\n".join(lines) + "\n"
+
+
+def card_figure(records: list[dict]) -> Figure:
+    """Size (x, MB, log scale) against latency (y, ms, log scale), coloured by accuracy (%)."""
+    rows = card_rows(records)
+    figure = Figure(figsize=(7, 5), layout="constrained")
+    axis = figure.subplots()
+    points = axis.scatter(
+        [row.size_mb for row in rows],
+        [row.latency_ms for row in rows],
+        c=[row.accuracy_percent for row in rows],
+        cmap="viridis",
+        s=90,
+        edgecolors="black",
+    )
+    for row in rows:
+        axis.annotate(row.variant, (row.size_mb, row.latency_ms), textcoords="offset points", xytext=(6, 6))
+    axis.set_xscale("log")
+    axis.set_yscale("log")
+    axis.set_xlabel("size on disk (MB, log scale)")
+    axis.set_ylabel("latency, median at batch 1 (ms, log scale)")
+    axis.grid(True, which="both", alpha=0.3)
+    figure.colorbar(points, ax=axis, label="accuracy (%)")
+    first = records[0]
+    axis.set_title(f"Day 26, {first['track']} track\n{_machine_line(first)}", fontsize=10)
+    figure.text(0.01, 0.005, f"Self-measured: {SELF_MEASURED.split(': ', 1)[1]}.", fontsize=7, style="italic")
+    return figure
+
+
+def make_card(results: str | Path, out_dir: str | Path) -> tuple[Path, Path]:
+    """Write ``card.png`` and ``card.md`` for ``results`` (a results.json) into ``out_dir``."""
+    results, out_dir = Path(results), Path(out_dir)
+    if not results.is_file():
+        raise file_error(results, "does not exist", "Run notebooks 01 to 05 first: they write artifacts/results.json.")
+    records = read_results(results)
+    if not records:
+        raise file_error(results, "holds no results", "Run notebook 01_baseline first.")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    picture, table = out_dir / "card.png", out_dir / "card.md"
+    card_figure(records).savefig(picture, dpi=110)
+    table.write_text(card_markdown(records))
+    return picture, table
