@@ -342,10 +342,11 @@ def lane_stage(course: Course, record_json: str, limits: Limits) -> str:
     record = json.loads(record_json)
     if record.get("status") == REFUSED or record.get("measured") is None:
         return record_json
-    timing = time.monotonic()
+    timing, opened = time.monotonic(), time.time()
     record["timed"], problem = _verify(course, record["learner"], limits, "speed")
     record["problems"] += [problem] if problem else []
     record["stage_seconds"]["verify_speed"] = round(time.monotonic() - timing, 2)
+    record["lane_window"] = [opened, time.time()]  # when this submission held the lane (epoch seconds)
     return json.dumps(record)
 
 

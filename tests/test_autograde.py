@@ -7,7 +7,9 @@ gradebook. Each must earn exactly what it should, with a reason. The tabular tra
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import itertools
 import json
 import os
 import shutil
@@ -20,6 +22,7 @@ from pathlib import Path
 
 import nbformat
 import onnx
+import psutil
 import pytest
 import torch
 
@@ -395,3 +398,132 @@ def test_lane_check_reports_every_verification(day26_home, tmp_path):
     assert report.unoptimized and report.unoptimized[0][1] in ("pass", "FAIL", "review")
     assert abs(report.self_ratios[0] - 1) <= report.guard_band
     assert "reference vs itself" in report.summary()
+
+
+# --- a cohort on Dask: parallel grading, the lane, a dying worker ------------------------------
+
+
+def _grades(records: dict[str, dict]) -> dict[str, tuple]:
+    return {
+        learner: (record["status"], [(cell["grade_id"], cell["verifier_points"]) for cell in record["cells"]])
+        for learner, record in records.items()
+    }
+
+
+def test_grading_in_parallel_gives_the_grades_of_grading_one_by_one(reference_artifacts, tmp_path):
+    submissions = tmp_path / "class"
+    hand_in(submissions / "reference-artifacts", {}, reference_artifacts)
+    for learner in ("dense-pruned", "fp32-quantized", "missing-artifacts"):
+        spoil = SPOILED[learner][0]
+        hand_in(submissions / learner, {}, _spoiled(reference_artifacts, tmp_path / f"{learner}-artifacts", spoil))
+    hand_in(submissions / "stops-after-00", notebooks_of(SOLUTIONS, {"00-solution-3": CHOOSE_TABULAR}), only=("00",))
+    one_by_one = _autograde(submissions, tmp_path / "one-by-one", "--workers", "1")
+    parallel = _autograde(submissions, tmp_path / "parallel", "--workers", "2")
+    assert _grades(parallel) == _grades(one_by_one)
+    assert _verified_points(parallel["reference-artifacts"]) == FULL_MARKS - POINTS["00-test-10"] + 1  # track.json
+    # one benchmark lane: no two speed checks ever overlapped in time
+    windows = sorted(record["lane_window"] for record in parallel.values() if "lane_window" in record)
+    assert len(windows) == len(parallel)
+    assert all(earlier[1] <= later[0] for earlier, later in itertools.pairwise(windows))
+
+
+def _dask_worker_running(learner: str, autograde: psutil.Process) -> psutil.Process | None:
+    """The Dask worker process whose sandbox is executing ``learner``'s notebooks, if any yet."""
+    for process in autograde.children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            if "grading.execute" in process.cmdline() and learner in process.cmdline():
+                for ancestor in process.parents():
+                    if "spawn_main" in " ".join(ancestor.cmdline()):
+                        return ancestor
+    return None
+
+
+def test_a_worker_that_dies_mid_submission_costs_a_retry_not_a_grade(day26_home, tmp_path):
+    from nbgrader.api import Gradebook
+
+    submissions = tmp_path / "class"
+    hand_in(submissions / "dee", notebooks_of(SOLUTIONS, {"00-solution-3": CHOOSE_TABULAR}), only=("00", "01"))
+    workspace = tmp_path / "grading"
+    command = [sys.executable, "-m", "helpers.cli", "autograde", str(submissions), "--root", str(ROOT)]
+    command += ["--workspace", str(workspace), "--workers", "1", "--json"]
+    quiet = {"stdout": subprocess.PIPE, "stderr": subprocess.DEVNULL, "text": True}
+    run = subprocess.Popen(command, start_new_session=True, **quiet)
+    try:
+        deadline, worker = time.monotonic() + 600, None
+        while worker is None and time.monotonic() < deadline and run.poll() is None:
+            worker = _dask_worker_running("dee", psutil.Process(run.pid))
+            time.sleep(0.2)
+        assert worker is not None, "the learner's notebooks never started"
+        worker.kill()  # the worker dies in the middle of executing dee's notebooks
+        output, _ = run.communicate(timeout=900)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(run.pid, signal.SIGKILL)
+    assert run.returncode == 0
+    (outcome,) = json.loads(output)
+    record = json.loads((workspace / "records" / "dee.json").read_text())
+    assert outcome["status"] == GRADED == record["status"], record["reasons"]
+    assert _verified_points(record) == POINTS["00-test-10"] + POINTS["01-test-8"] + POINTS["02-test-11"]
+    with Gradebook(f"sqlite:///{workspace / 'gradebook.db'}") as book:
+        assert [s.student.id for s in book.find_assignment("day26").submissions] == ["dee"]
+
+
+# --- what peers and instructors see: the leaderboard and the results card ----------------------
+
+
+def _leaderboard(workspace: Path, out: Path, names: str) -> dict[str, dict]:
+    command = [sys.executable, "-m", "helpers.cli", "leaderboard", "--root", str(ROOT), "--workspace", str(workspace)]
+    subprocess.run([*command, "--names", names, "--out", str(out), "--json"], check=True, capture_output=True)
+    return {row["name"]: row for row in csv.DictReader((out / "leaderboard.csv").open())}
+
+
+def test_the_leaderboard_ranks_the_verifier_figures_only(graded_class, tmp_path):
+    records, workspace = graded_class
+    rows = _leaderboard(workspace, tmp_path / "by-id", "id")
+    ranked = {
+        learner
+        for learner, record in records.items()
+        if "speedup" in record["verdict"]["figures"].get("optimized.onnx", {})
+    }
+    assert set(rows) == ranked and "reference" in ranked and "blank" not in ranked
+    for learner, row in rows.items():
+        figures = records[learner]["verdict"]["figures"]
+        mine, reference = figures["optimized.onnx"], figures["reference"]
+        assert float(row["speedup"]) == pytest.approx(mine["speedup"])
+        assert float(row["size_mb"]) == pytest.approx(mine["size_bytes"] / 1e6)
+        assert float(row["latency_ms"]) == pytest.approx(mine["latency_ms"])
+        assert float(row["change_points"]) == pytest.approx(100 * (mine["accuracy"] - reference["accuracy"]))
+    # the timer cheat's slow model misses its speed target: ranked after every model that met them all
+    met = [int(row["rank"]) for row in rows.values() if row["targets_met"] == "True"]
+    assert rows["patches-timer"]["targets_met"] == "False" and int(rows["patches-timer"]["rank"]) > max(met)
+    markdown = (tmp_path / "by-id" / "leaderboard.md").read_text()
+    assert "| 1 |" in markdown and "measured by the grader" in markdown and "Not ranked (tabular)" in markdown
+    assert (tmp_path / "by-id" / "leaderboard-tabular.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    hidden = _leaderboard(workspace, tmp_path / "hidden", "hidden")
+    text = "".join((tmp_path / "hidden" / name).read_text() for name in ("leaderboard.md", "leaderboard.csv"))
+    assert list(hidden) == [""] and not [learner for learner in records if "-" in learner and learner in text]
+    first = _leaderboard(workspace, tmp_path / "p1", "pseudonym")
+    again = _leaderboard(workspace, tmp_path / "p2", "pseudonym")
+    assert set(first) == set(again) and len(first) == len(rows) and not set(first) & set(records)
+
+
+def test_the_results_card_shows_the_learners_own_figures_and_says_so(graded_class, tmp_path):
+    from helpers.report import read_results
+
+    _, workspace = graded_class
+    results = workspace / "autograded" / "reference" / "day26" / "artifacts" / "results.json"
+    command = [sys.executable, "-m", "helpers.cli", "card", "--results", str(results), "--out", str(tmp_path)]
+    subprocess.run(command, check=True, capture_output=True)
+    table = (tmp_path / "card.md").read_text()
+    records = read_results(results)
+    assert "self-measured" in table and "tabular track" in table
+    for record in records:
+        row = next(line for line in table.splitlines() if line.startswith(f"| {record['variant']} |"))
+        assert f"| {record['size_bytes'] / 1e6:.3f} |" in row
+        assert f"| {record['latency_ms']['median']:.3f} |" in row
+        assert f"| {100 * record['accuracy']:.1f}% |" in row
+    assert (tmp_path / "card.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    missing = subprocess.run([*command[:-4], "--results", str(tmp_path / "none.json")], capture_output=True, text=True)
+    assert missing.returncode != 0 and "none.json: does not exist" in missing.stderr
+    assert "Traceback" not in missing.stderr
