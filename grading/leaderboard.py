@@ -166,7 +166,10 @@ def leaderboard_markdown(entries: list[Entry], references: list[Reference], unra
             )
         lines.append("")
     for track, count in sorted(unranked.items()):
-        lines.append(f"Not ranked ({track}): {count} learner(s) without a verified {COMBINED}.")
+        if track == "unknown":
+            lines.append(f"Not ranked: {count} learner(s) with no known track (refused, or no track.json).")
+        else:
+            lines.append(f"Not ranked ({track}): {count} learner(s) without a verified {COMBINED}.")
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -193,3 +193,32 @@ def test_verify_command_exit_codes(reference_submission, tmp_path):
     assert json.loads(passed.stdout)["passed"] is True
     missing = run(str(tmp_path / "nobody"))
     assert missing.returncode == 2 and "no artifacts/ folder" in missing.stderr
+
+
+def test_the_measure_and_speed_parts_merge_into_the_whole_verdict(submission):
+    from grading.verify import merge_parts
+
+    whole = verify_submission(submission).as_dict()
+    measured = verify_submission(submission, part="measure").as_dict()
+    timed = verify_submission(submission, part="speed").as_dict()
+    assert not [c for c in measured["checks"] if c["name"] == "speed"] and not measured["lane"]
+
+    def names(verdict: dict) -> list[tuple[str, str]]:
+        return [(check["artifact"], check["name"]) for check in verdict["checks"]]
+
+    assert names(timed) == [("track.json", "track"), ("optimized.onnx", "speed")]
+    merged = merge_parts(measured, timed)
+    assert names(merged) == names(whole)
+    assert merged["passed"] and merged["lane"]["optimized.onnx"]["attempts"]
+    figures = merged["figures"]  # what the leaderboard ranks: measured by the verifier, in its units
+    assert figures["optimized.onnx"]["size_bytes"] == (submission / "artifacts" / "optimized.onnx").stat().st_size
+    assert figures["optimized.onnx"]["speedup"] > 1 and figures["reference"]["latency_ms"] > 0
+    assert 0 < figures["optimized.onnx"]["accuracy"] <= 1
+
+
+def test_a_speed_part_on_an_unloadable_model_leaves_the_reason_to_the_measure_part(submission):
+    (submission / "artifacts" / "optimized.onnx").write_bytes(b"not a model")
+    timed = verify_submission(submission, part="speed")
+    assert [check.name for check in timed.checks] == ["track"]
+    measured = verify_submission(submission, part="measure")
+    assert _checks(measured, "optimized.onnx")["file"].passed is False
