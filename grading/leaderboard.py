@@ -27,6 +27,7 @@ from matplotlib.figure import Figure
 from grading.autograde import Course
 from grading.grades import read_records
 from helpers.errors import Day26Error
+from helpers.report import tradeoff_scatter
 
 NAMINGS = ("id", "pseudonym", "hidden")
 COMBINED = "optimized.onnx"
@@ -174,28 +175,17 @@ def leaderboard_markdown(entries: list[Entry], references: list[Reference], unra
 
 
 def tradeoff_figure(entries: list[Entry], reference: Reference, show_names: bool) -> Figure:
-    """One track: latency (x, ms) against size (y, MB), log scales, accuracy as colour, the reference a star."""
+    """One track: latency (x, ms) against size (y, MB), accuracy as colour, the reference a star."""
     figure = Figure(figsize=(7.5, 5.5), layout="constrained")
-    axis = figure.subplots()
-    points = axis.scatter(
+    axis = tradeoff_scatter(
+        figure,
         [entry.latency_ms for entry in entries],
         [entry.size_mb for entry in entries],
-        c=[entry.accuracy_percent for entry in entries],
-        cmap="viridis",
-        s=70,
-        edgecolors="black",
+        [entry.accuracy_percent for entry in entries],
+        [entry.name if show_names else "" for entry in entries],
+        reference=(reference.latency_ms, reference.size_mb),
     )
-    axis.scatter([reference.latency_ms], [reference.size_mb], marker="*", s=300, color="#c44e52", label="reference")
-    if show_names:
-        for entry in entries:
-            axis.annotate(entry.name, (entry.latency_ms, entry.size_mb), textcoords="offset points", xytext=(5, 5))
-    axis.set_xscale("log")
-    axis.set_yscale("log")
-    axis.set_xlabel("latency, median at batch 1 in the grader's lane (ms, log scale)")
-    axis.set_ylabel("size on disk (MB, log scale)")
-    axis.grid(True, which="both", alpha=0.3)
-    axis.legend(loc="upper left")
-    figure.colorbar(points, ax=axis, label="accuracy on the hidden split (%)")
+    axis.set_xlabel("latency, median at batch 1 in the grader's lane (ms)")
     axis.set_title(f"Day 26 leaderboard, {reference.track} track (measured by the grader)")
     return figure
 

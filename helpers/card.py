@@ -2,7 +2,7 @@
 
 ``day26 card`` reads your ``artifacts/results.json`` and writes
 
-- ``card.png``: each variant of your model as a point, size on disk (x) against latency (y),
+- ``card.png``: each variant of your model as a point, latency (x) against size on disk (y),
   coloured by accuracy, with the track and the machine in the title;
 - ``card.md``: the same figures as a Markdown table, ready to paste into the chat.
 
@@ -19,7 +19,7 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 from helpers.errors import file_error
-from helpers.report import read_results
+from helpers.report import read_results, tradeoff_scatter
 
 SELF_MEASURED = "self-measured: timed by the learner's own notebook on their own machine, not checked by the grader"
 
@@ -79,29 +79,20 @@ def card_markdown(records: list[dict]) -> str:
 
 
 def card_figure(records: list[dict]) -> Figure:
-    """Size (x, MB, log scale) against latency (y, ms, log scale), coloured by accuracy (%)."""
+    """Latency (x, ms) against size (y, MB), one point per variant, coloured by accuracy (%)."""
     rows = card_rows(records)
     figure = Figure(figsize=(7, 5), layout="constrained")
-    axis = figure.subplots()
-    points = axis.scatter(
-        [row.size_mb for row in rows],
+    axis = tradeoff_scatter(
+        figure,
         [row.latency_ms for row in rows],
-        c=[row.accuracy_percent for row in rows],
-        cmap="viridis",
-        s=90,
-        edgecolors="black",
+        [row.size_mb for row in rows],
+        [row.accuracy_percent for row in rows],
+        [row.variant for row in rows],
     )
-    for row in rows:
-        axis.annotate(row.variant, (row.size_mb, row.latency_ms), textcoords="offset points", xytext=(6, 6))
-    axis.set_xscale("log")
-    axis.set_yscale("log")
-    axis.set_xlabel("size on disk (MB, log scale)")
-    axis.set_ylabel("latency, median at batch 1 (ms, log scale)")
-    axis.grid(True, which="both", alpha=0.3)
-    figure.colorbar(points, ax=axis, label="accuracy (%)")
     first = records[0]
-    axis.set_title(f"Day 26, {first['track']} track\n{_machine_line(first)}", fontsize=10)
-    figure.text(0.01, 0.005, f"Self-measured: {SELF_MEASURED.split(': ', 1)[1]}.", fontsize=7, style="italic")
+    title = f"Day 26, {first['track']} track\n{_machine_line(first)}"
+    title += "\nself-measured by the learner, not checked by the grader"
+    axis.set_title(title, fontsize=10)
     return figure
 
 
