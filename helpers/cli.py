@@ -187,15 +187,15 @@ def _grade_class(course, sources: list[Path], limits, workers: int, scheduler: s
     """Autograde ``sources`` on Dask (a new local cluster, or ``scheduler``), with a progress bar."""
     from grading.cohort import autograde_class, grading_client
 
-    bar = tqdm(total=len(sources), desc="autograding", unit="learner", disable=quiet, file=sys.stderr)
-
-    def on_done(outcome) -> None:
-        bar.set_postfix_str(outcome.learner)
-        bar.update(1)
-
     with grading_client(workers, scheduler) as client:
+        bar = tqdm(total=len(sources), desc="autograding", unit="learner", disable=quiet, file=sys.stderr)
+
+        def on_done(outcome) -> None:
+            bar.set_postfix_str(outcome.learner)
+            bar.update(1)
+
         outcomes = autograde_class(course, sources, limits, client, force=force, on_done=on_done)
-    bar.close()
+        bar.close()
     return outcomes
 
 
