@@ -64,7 +64,11 @@ def course_config(root: str | Path, workspace: str | Path | None = None, gradebo
     for step in ("submitted", "autograded", "feedback"):
         setattr(config.CourseDirectory, f"{step}_directory", os.path.relpath(workspace / step, root))
     config.CourseDirectory.ignore = NOT_COURSE_FILES
-    config.Exchange.root = str(workspace / "exchange")
+    # nbgrader's release and collect go through an exchange folder; one inside the workspace that
+    # exists and is writable keeps the formgrader free of its "exchange directory" warning.
+    exchange = workspace / "exchange"
+    exchange.mkdir(exist_ok=True)
+    config.Exchange.root = str(exchange)
     # Execute.timeout is the one nbgrader honours (ExecutePreprocessor.timeout alone is not always).
     config.Execute.timeout = CELL_TIMEOUT_SECONDS
     config.ExecutePreprocessor.timeout = CELL_TIMEOUT_SECONDS

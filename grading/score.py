@@ -22,24 +22,29 @@ from grading.course import ASSIGNMENT, autoflush_warnings_ignored
 
 @dataclass(frozen=True)
 class CellCheck:
-    """Which verifier checks stand behind one autograded test cell (all of them when ``checks`` is empty)."""
+    """Which verifier checks stand behind one autograded test cell (all of them when ``checks`` is empty).
+
+    ``answer`` is the learner's solution cell the test checks (the nearest one above it). nbgrader's
+    formgrader has a comment box for solution cells only, so the grader's reason is written there.
+    """
 
     grade_id: str
     notebook: str
+    answer: str
     artifact: str
     checks: tuple[str, ...] = ()
 
 
 VERIFIED_CELLS = (
-    CellCheck("00-test-10", "00_start", "track.json"),
-    CellCheck("01-test-8", "01_baseline", "baseline.pth"),
-    CellCheck("02-test-7", "02_quantization", "quantized_dynamic.pth"),
-    CellCheck("02-test-11", "02_quantization", "quantized_static.onnx"),
-    CellCheck("03-test-6", "03_pruning", "pruned.pth"),
-    CellCheck("04-test-6", "04_onnx", "model.onnx"),
-    CellCheck("05-test-5", "05_combined", "optimized.onnx", ("file", "structure")),
-    CellCheck("05-test-9", "05_combined", "optimized.onnx", ("file", "size", "accuracy", "speed")),
-    CellCheck("05-test-12", "05_combined", "comparison.png"),
+    CellCheck("00-test-10", "00_start", "00-solution-3", "track.json"),
+    CellCheck("01-test-8", "01_baseline", "01-solution-5", "baseline.pth"),
+    CellCheck("02-test-7", "02_quantization", "02-solution-4", "quantized_dynamic.pth"),
+    CellCheck("02-test-11", "02_quantization", "02-solution-10", "quantized_static.onnx"),
+    CellCheck("03-test-6", "03_pruning", "03-solution-4", "pruned.pth"),
+    CellCheck("04-test-6", "04_onnx", "04-solution-4", "model.onnx"),
+    CellCheck("05-test-5", "05_combined", "05-solution-4", "optimized.onnx", ("file", "structure")),
+    CellCheck("05-test-9", "05_combined", "05-solution-7", "optimized.onnx", ("file", "size", "accuracy", "speed")),
+    CellCheck("05-test-12", "05_combined", "05-solution-11", "comparison.png"),
 )
 
 
@@ -114,7 +119,7 @@ def apply_verdict(gradebook: str, learner: str, verdict: dict, executed: set[str
             grade.manual_score = points
             grade.needs_manual_grade = points is None
             with contextlib.suppress(MissingEntry):  # shown in the formgrader and nbgrader's feedback
-                comment = book.find_comment(cell.grade_id, cell.notebook, ASSIGNMENT, learner)
-                comment.manual_comment = f"grader: {reason}"
+                comment = book.find_comment(cell.answer, cell.notebook, ASSIGNMENT, learner)
+                comment.manual_comment = f"grader, for test {cell.grade_id}: {reason}"
             book.db.commit()
     return scores

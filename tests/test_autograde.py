@@ -207,6 +207,23 @@ def test_every_autograded_test_cell_has_verifier_checks_behind_it():
     assert sum(POINTS.values()) == FULL_MARKS
 
 
+def test_each_test_cells_reason_goes_to_the_answer_it_checks():
+    """The formgrader shows comments on solution cells only: each test cell's reason goes to the
+    nearest solution cell above it, the learner's answer that the test checks."""
+    nearest_answer = {}
+    for path in SOLUTIONS.glob("*.ipynb"):
+        answer = None
+        for cell in nbformat.read(path, as_version=4).cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if cell.cell_type == "code" and meta.get("solution"):
+                answer = meta["grade_id"]
+            elif meta.get("grade"):
+                nearest_answer[meta["grade_id"]] = answer
+    assert {cell.grade_id: cell.answer for cell in VERIFIED_CELLS} == {
+        grade_id: answer for grade_id, answer in nearest_answer.items() if "-test-" in grade_id
+    }
+
+
 def test_the_reference_solution_earns_full_marks(graded_class):
     record = graded_class[0]["reference"]
     assert record["status"] == GRADED, record["reasons"]
@@ -358,6 +375,18 @@ def test_learner_code_cannot_reach_the_network_the_hidden_seed_or_the_grader_fil
     assert found["seed"] != HIDDEN_SEED and found["network"] != "open", found
     assert found["gradebook"] == "OSError" and found["helpers"] == "OSError", found
     assert (workspace / "gradebook.db").stat().st_size > 0
+
+
+def test_the_formgrader_shows_the_graders_reason_beside_each_answer(graded_class):
+    from nbgrader.api import Gradebook
+
+    records, workspace = graded_class
+    with Gradebook(f"sqlite:///{workspace / 'gradebook.db'}") as book:
+        for learner in ("reference", "random-weights"):
+            verified = {cell["grade_id"]: cell for cell in records[learner]["cells"]}
+            for cell in VERIFIED_CELLS:
+                said = book.find_comment(cell.answer, cell.notebook, "day26", learner).manual_comment
+                assert said == f"grader, for test {cell.grade_id}: {verified[cell.grade_id]['reason']}"
 
 
 def test_a_killed_run_finishes_on_restart_with_nothing_lost_or_counted_twice(day26_home, tmp_path):

@@ -27,6 +27,7 @@ import pytest
 from jupyter_browser import (
     ENABLE_HINT,
     Screenshots,
+    click_menu,
     close_and_shut_down,
     code_cells,
     dismiss_dialog,
@@ -43,7 +44,7 @@ from jupyter_browser import (
 )
 
 from grading.bundle import build_bundle
-from grading.samples import sample_class
+from grading.samples import SAMPLE_CLASS_POINTS, sample_class
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions" / "day26"
@@ -222,3 +223,65 @@ def graded_sample_class(tmp_path_factory, day26_home) -> Path:
     feedback = _day26(root, "feedback")
     assert feedback.returncode == 0, feedback.stdout + feedback.stderr
     return root
+
+
+def test_an_instructor_reviews_the_graded_class_in_the_formgrader(browser, graded_sample_class, tmp_path, day26_home):
+    shots = Screenshots(screenshots_folder(), "instructor")
+    # The README's instructor command: `jupyter lab` in the course folder, then Nbgrader > Formgrader.
+    with jupyter_lab(graded_sample_class, [], tmp_path, {"DAY26_HOME": str(day26_home)}) as server:
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        with shots.on_failure(page):
+            _review_the_class(page, server, shots)
+        page.close()
+
+
+def _review_the_class(page, server, shots: Screenshots) -> None:
+    """The instructor's round in the formgrader, checked from the page."""
+    page.goto(server.address("lab"))
+    wait_for_lab(page)
+    click_menu(page, "Nbgrader", "Formgrader")
+    formgrader = page.frame_locator(".jp-MainAreaWidget iframe").first
+    assignments = formgrader.locator("table tbody tr", has_text="day26")
+    assignments.first.wait_for(timeout=60_000)
+    shots.take(page, "formgrader-assignments")
+    assert formgrader.locator(".alert-warning").count() == 0, formgrader.locator(".alert-warning").first.inner_text()
+    cells = assignments.first.locator("td").all_inner_texts()
+    assert "5" in [cell.strip() for cell in cells], f"day26 should list 5 submissions (one zip was refused): {cells}"
+
+    assignments.first.locator("a", has_text="5").click()
+    rows = formgrader.locator("table tbody tr", has_text="graded")
+    rows.first.wait_for(timeout=60_000)
+    shots.take(page, "formgrader-submissions")
+    scores = {}
+    for row in rows.all():
+        texts = [text.strip() for text in row.locator("td").all_inner_texts()]
+        learner = next(text for text in texts if text in SAMPLE_CLASS_POINTS)
+        scores[learner] = next(text for text in texts if " / " in text)
+    # Autograded points as `day26 autograde` gave them; the written reflections are still to grade by hand.
+    expected = {learner: points for learner, points in SAMPLE_CLASS_POINTS.items() if points is not None}
+    assert {learner: int(score.split(" / ")[0]) for learner, score in scores.items()} == expected
+
+    formgrader.locator("table tbody tr", has_text="reference-solution").locator("a").first.click()
+    notebooks = formgrader.locator("table tbody tr", has_text="05_combined")
+    notebooks.first.wait_for(timeout=60_000)
+    shots.take(page, "formgrader-reference-solution")
+    notebooks.first.locator("a", has_text="05_combined").click()
+    comment = formgrader.locator("textarea#05-solution-7-comment")
+    comment.wait_for(timeout=60_000)
+    comment.scroll_into_view_if_needed()
+    shots.take(page, "formgrader-05_combined-grading")
+    assert comment.input_value().startswith("grader, for test 05-test-9: verified"), comment.input_value()
+    assert formgrader.locator("input#05-test-9").input_value() == "6"
+
+    # The learner's feedback page, opened from JupyterLab's file browser.
+    page.locator(".lm-TabBar-tab.jp-mod-current .lm-TabBar-tabCloseIcon").click()
+    for folder in ("course", "feedback-html"):
+        page.locator(".jp-DirListing-item", has_text=folder).first.dblclick()
+        page.locator(".jp-BreadCrumbs", has_text=folder).wait_for(timeout=30_000)
+    page.locator(".jp-DirListing-item", has_text="skips-pruning.html").first.dblclick()
+    feedback = page.frame_locator(".jp-HTMLViewer iframe").first.locator("body")
+    feedback.get_by_text("Autograded points").wait_for(timeout=30_000)
+    shots.take(page, "feedback-skips-pruning")
+    text = feedback.inner_text()
+    assert "Day 26 feedback: skips-pruning" in text and "Autograded points: 24 / 25" in text, text[:500]
+    assert "structure" in text
