@@ -266,12 +266,12 @@ def _review_the_class(page, server, shots: Screenshots) -> None:
     notebooks.first.wait_for(timeout=60_000)
     shots.take(page, "formgrader-reference-solution")
     notebooks.first.locator("a", has_text="05_combined").click()
-    comment = formgrader.locator("textarea#05-solution-7-comment")
+    comment = formgrader.locator("textarea[id='05-solution-7-comment']")
     comment.wait_for(timeout=60_000)
     comment.scroll_into_view_if_needed()
     shots.take(page, "formgrader-05_combined-grading")
     assert comment.input_value().startswith("grader, for test 05-test-9: verified"), comment.input_value()
-    assert formgrader.locator("input#05-test-9").input_value() == "6"
+    assert formgrader.locator("input[id='05-test-9']").input_value() == "6"
 
     # The learner's feedback page, opened from JupyterLab's file browser.
     page.locator(".lm-TabBar-tab.jp-mod-current .lm-TabBar-tabCloseIcon").click()
