@@ -42,6 +42,11 @@ LAB_SETTINGS = {
     "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
     "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"checkForUpdates": False, "fetchNews": "false"},
 }
+# Pixels the open notebook's content needs, however JupyterLab scrolls it.
+NOTEBOOK_HEIGHT = """() => Math.max(0, ...[...document.querySelectorAll(
+    '.jp-NotebookPanel .jp-Notebook, .jp-NotebookPanel .jp-WindowedPanel-outer')].map(e => e.scrollHeight))"""
+NOTEBOOK_TO_TOP = """() => document.querySelectorAll(
+    '.jp-NotebookPanel .jp-Notebook, .jp-NotebookPanel .jp-WindowedPanel-outer').forEach(e => { e.scrollTop = 0; })"""
 STDERR = "application/vnd.jupyter.stderr"
 ERROR = "application/vnd.jupyter.error"
 
@@ -152,12 +157,24 @@ class Screenshots:
     def __init__(self, folder: Path, prefix: str) -> None:
         self.folder, self.prefix, self.taken = folder, prefix, []
 
-    def take(self, page, step: str, element=None) -> Path:
-        """Screenshot the page (or only ``element``, a Playwright locator, scrolled into view)."""
+    def take(self, page, step: str, element=None, whole_notebook: bool = False) -> Path:
+        """Screenshot the page, or only ``element`` (a Playwright locator) scrolled into view.
+
+        ``whole_notebook`` makes the window as tall as the open notebook for the shot (JupyterLab
+        scrolls inside its own panels, so a "full page" shot would show only what fits).
+        """
         path = self.folder / f"{self.prefix}-{len(self.taken) + 1:02d}-{step}.png"
         if element is not None:
             element.scroll_into_view_if_needed()
             element.screenshot(path=str(path))
+        elif whole_notebook:
+            window = page.viewport_size
+            tall = min(max(window["height"], page.evaluate(NOTEBOOK_HEIGHT) + 200), 20000)
+            page.set_viewport_size({"width": window["width"], "height": tall})
+            page.wait_for_timeout(500)  # let JupyterLab lay the panels out again
+            page.evaluate(NOTEBOOK_TO_TOP)
+            page.screenshot(path=str(path))
+            page.set_viewport_size(window)
         else:
             page.screenshot(path=str(path), full_page=True)
         self.taken.append(path)

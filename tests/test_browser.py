@@ -134,7 +134,7 @@ def _walk_through_the_day(page, server, shots: Screenshots, release: Path, secon
     seconds["00_start"] = run_all_cells(page, NOTEBOOK_SECONDS)
     save_notebook(page)
     cells = code_cells(page)
-    shots.take(page, "00_start-run")
+    shots.take(page, "00_start-run", whole_notebook=True)
     _assert_nothing_broken("00_start", cells)
     assert any(f"Track: {TRACK}" in cell.text for cell in cells), "00_start does not show the chosen track"
     assert any("[ ]" in cell.text and "artifacts/" in cell.text for cell in cells), "no checklist in 00_start"
@@ -160,7 +160,7 @@ def _walk_through_the_day(page, server, shots: Screenshots, release: Path, secon
         seconds[name] = run_all_cells(page, NOTEBOOK_SECONDS)
         save_notebook(page)
         cells = code_cells(page)
-        shots.take(page, f"{name}-run")
+        shots.take(page, f"{name}-run", whole_notebook=True)
         _assert_nothing_broken(name, cells)
         if name in ("01_baseline", "04_onnx", "05_combined"):
             assert any("variant" in cell.text and "size MB" in cell.text for cell in cells), f"{name}: no table"
