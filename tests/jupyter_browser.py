@@ -52,9 +52,14 @@ ERROR = "application/vnd.jupyter.error"
 
 
 def find_chromium() -> str | None:
-    """The Chromium binary to drive: $DAY26_CHROMIUM, else `chromium` on PATH; None if neither."""
-    chosen = os.environ.get("DAY26_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-    return chosen if chosen and Path(chosen).is_file() else None
+    """The Chromium binary to drive: $DAY26_CHROMIUM, else `chromium` on PATH; None if neither.
+
+    A DAY26_CHROMIUM that names no file is a mistake to report, not a reason to skip.
+    """
+    chosen = os.environ.get("DAY26_CHROMIUM")
+    if chosen and not Path(chosen).is_file():
+        raise FileNotFoundError(f"DAY26_CHROMIUM={chosen} is not a file: point it at a Chromium binary")
+    return chosen or shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def screenshots_folder() -> Path:
