@@ -316,6 +316,14 @@ def code_cells(page) -> list[CellView]:
     return [CellView(**cell) for cell in found]
 
 
+def broken_images(page) -> list[str]:
+    """The source of every image in the open notebook (outputs and markdown) that did not render."""
+    return page.evaluate(
+        """() => [...document.querySelectorAll('.jp-NotebookPanel img')]
+        .filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.getAttribute('src') ?? '')"""
+    )
+
+
 def press_validate(page, seconds: float) -> tuple[str, str]:
     """Press nbgrader's Validate button; return the dialog's outcome ("success" or "failed") and text."""
     page.locator(".jp-NotebookPanel .validate-button").click()

@@ -27,6 +27,7 @@ import pytest
 from jupyter_browser import (
     ENABLE_HINT,
     Screenshots,
+    broken_images,
     click_menu,
     close_and_shut_down,
     code_cells,
@@ -164,6 +165,7 @@ def _walk_through_the_day(page, server, shots: Screenshots, release: Path, secon
         cells = code_cells(page)
         shots.take(page, f"{name}-run", whole_notebook=True)
         _assert_nothing_broken(name, cells)
+        assert not broken_images(page), f"{name}: images that did not render: {broken_images(page)}"
         if name in ("01_baseline", "04_onnx", "05_combined"):
             assert any("variant" in cell.text and "size MB" in cell.text for cell in cells), f"{name}: no table"
         if name == "05_combined":
