@@ -8,7 +8,7 @@ instructor path autogrades the sample class with `day26 autograde`, then opens t
 Every assertion reads the page, not the files. Screenshots of each step are kept in
 test-artifacts/browser/ (or $DAY26_TEST_ARTIFACTS/browser/). Without Chromium the tests skip
 with one line saying how to enable them. DAY26_BROWSER_TRACK picks the learner's track
-(tabular by default, the quickest); the seconds of each step go to learner-path.json.
+(tabular by default, the quickest); the seconds of each step go to learner-path-<track>.json.
 """
 
 from __future__ import annotations
