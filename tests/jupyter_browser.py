@@ -251,9 +251,11 @@ def run_all_cells(page, seconds: float) -> float:
     page.locator(".jp-NotebookPanel .jp-Notebook .jp-Cell .jp-InputPrompt").first.click()
     click_menu(page, "Run", "Run All Cells")
     deadline = started + seconds
+    # The run has begun once a cell is queued or running, or (a very quick notebook) all have run.
     page.wait_for_function(
-        "() => [...document.querySelectorAll('.jp-NotebookPanel .jp-CodeCell .jp-InputArea-prompt')]"
-        ".some(p => p.innerText.includes('*'))",
+        "() => { const prompts = [...document.querySelectorAll("
+        "'.jp-NotebookPanel .jp-CodeCell .jp-InputArea-prompt')].map(p => p.innerText);"
+        " return prompts.some(p => p.includes('*')) || prompts.every(p => /\\[\\d+\\]/.test(p)); }",
         timeout=30_000,
     )
     while time.monotonic() < deadline:
