@@ -12,12 +12,12 @@ speed check stayed inside the guard band the cell is flagged for an instructor i
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 
 from nbgrader.api import Gradebook, MissingEntry
 
 from grading.course import ASSIGNMENT, autoflush_warnings_ignored
+from helpers.errors import Day26Error
 
 
 @dataclass(frozen=True)
@@ -104,6 +104,19 @@ def copy_scores(scratch: str, gradebook: str, learner: str) -> None:
         target.db.commit()
 
 
+def _answer_comment(book: Gradebook, cell: CellCheck, learner: str) -> object:
+    """The gradebook's comment on the answer cell ``cell`` checks; an error when there is none, because
+    the grader's reason would be lost (the course's gradebook does not match the source notebooks)."""
+    try:
+        return book.find_comment(cell.answer, cell.notebook, ASSIGNMENT, learner)
+    except MissingEntry:
+        raise Day26Error(
+            f"gradebook: no comment for answer cell {cell.answer} of {cell.notebook} ({learner}), so the reason "
+            f"for test {cell.grade_id} has nowhere to go. The course's notebooks do not match solutions/: "
+            "run day26 release again, then day26 autograde."
+        ) from None
+
+
 def apply_verdict(gradebook: str, learner: str, verdict: dict, executed: set[str]) -> list[CellScore]:
     """Write the verifier's points of every paired test cell into the gradebook; return them all.
 
@@ -118,8 +131,7 @@ def apply_verdict(gradebook: str, learner: str, verdict: dict, executed: set[str
             scores.append(CellScore(cell.grade_id, cell.notebook, grade.max_score, said, points, reason))
             grade.manual_score = points
             grade.needs_manual_grade = points is None
-            with contextlib.suppress(MissingEntry):  # shown in the formgrader and nbgrader's feedback
-                comment = book.find_comment(cell.answer, cell.notebook, ASSIGNMENT, learner)
-                comment.manual_comment = f"grader, for test {cell.grade_id}: {reason}"
+            comment = _answer_comment(book, cell, learner)  # shown in the formgrader and nbgrader's feedback
+            comment.manual_comment = f"grader, for test {cell.grade_id}: {reason}"
             book.db.commit()
     return scores

@@ -7,8 +7,10 @@ time in a fresh process as autograding does, ``runs`` times on two submissions o
 - an unoptimized one: the same, with ``optimized.onnx`` replaced by the plain FP32 export
   ``model.onnx`` (no pruning, no INT8), whose speed check must fail every time;
 
-and compares the reference model with itself ``runs`` times by the lane's protocol: the ratio
-must stay inside the guard band around 1 every time. Every figure is kept in the report.
+and compares the reference model with itself ``runs`` times, measured exactly as the verifier
+measures a speed check (:func:`grading.verify.lane_comparison`): the ratio must stay inside the
+guard band around 1 every time. Every figure is kept in the report, with the per-block ratios
+of each self-comparison.
 """
 
 from __future__ import annotations
@@ -20,9 +22,8 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grading.thresholds import speed_guard_band
-from grading.verify import verify_command
-from helpers.bench import compare_latency
+from grading.thresholds import lane_settings
+from grading.verify import lane_comparison, verify_command
 from helpers.pipeline import run_pipeline
 from helpers.reference import ready_model
 from helpers.tracks import Track
@@ -38,6 +39,7 @@ class LaneStability:
     reference: list[tuple[float, str]] = field(default_factory=list)  # (speed-up, pass/FAIL/review)
     unoptimized: list[tuple[float, str]] = field(default_factory=list)
     self_ratios: list[float] = field(default_factory=list)  # reference model against itself
+    self_block_ratios: list[list[float]] = field(default_factory=list)  # the blocks behind each self-ratio
 
     @property
     def stable(self) -> bool:
@@ -84,12 +86,14 @@ def lane_stability(track: Track, runs: int, folder: Path, on_run=None) -> LaneSt
     unoptimized = folder / "unoptimized"
     shutil.copytree(reference, unoptimized)
     shutil.copyfile(unoptimized / "artifacts" / "model.onnx", unoptimized / "artifacts" / "optimized.onnx")
-    report = LaneStability(track.name, runs, speed_guard_band())
+    report = LaneStability(track.name, runs, lane_settings().guard_band)
     model, one_input = ready_model(track).model, track.example_batch(batch_size=1)
     for run in range(runs):
         report.reference.append(_speed_of_optimized(reference, folder / "reference-verdict.json"))
         report.unoptimized.append(_speed_of_optimized(unoptimized, folder / "unoptimized-verdict.json"))
-        report.self_ratios.append(compare_latency(model, model, one_input, ("reference", "itself")).speedup)
+        itself = lane_comparison(model, model, one_input, ("reference", "itself"), threads=1)
+        report.self_ratios.append(itself.speedup)
+        report.self_block_ratios.append(itself.block_speedups)
         if on_run:
             on_run(run)
     return report

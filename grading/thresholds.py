@@ -26,9 +26,25 @@ def load_thresholds() -> dict:
     return tomllib.loads(text)
 
 
+@dataclass(frozen=True)
+class Lane:
+    """How the grader measures speed: ``blocks`` interleaved blocks over about ``seconds`` seconds,
+    and a verdict within ``guard_band`` (a fraction) of a target is measured again."""
+
+    guard_band: float
+    blocks: int
+    seconds: float
+
+
+def lane_settings() -> Lane:
+    """The benchmark lane's settings, from the ``[lane]`` table of the thresholds file."""
+    lane = load_thresholds()["lane"]
+    return Lane(float(lane["guard_band"]), int(lane["blocks"]), float(lane["seconds"]))
+
+
 def speed_guard_band() -> float:
     """The fraction around a speed target inside which a verdict needs another measurement."""
-    return float(load_thresholds()["lane"]["guard_band"])
+    return lane_settings().guard_band
 
 
 def threshold_for(track: str, artifact: str) -> Threshold:

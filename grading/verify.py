@@ -33,9 +33,9 @@ from torch import nn
 
 from grading.hidden import hidden_split
 from grading.safety import UnsafeFile, checked_artifact, checked_onnx
-from grading.thresholds import Threshold, speed_guard_band, threshold_for
+from grading.thresholds import Threshold, lane_settings, threshold_for
 from helpers.artifacts import load_int8_into, load_into
-from helpers.bench import compare_latency
+from helpers.bench import Comparison, compare_latency
 from helpers.data import Dataset
 from helpers.errors import Day26Error
 from helpers.export import check_parity
@@ -169,12 +169,22 @@ def _size_check(ctx: _Context, artifact: str, path: Path, t: Threshold) -> Check
     return Check(artifact, "size", f"{ratio:.2f}x smaller", f">= {t.min_size_reduction:g}x", ok, reason)
 
 
+def lane_comparison(
+    reference: nn.Module, candidate: object, one_input: torch.Tensor, labels: tuple[str, str], threads: int
+) -> Comparison:
+    """One speed measurement of the benchmark lane: the interleaved-blocks comparison with the
+    lane's blocks and seconds (``[lane]`` in the thresholds file)."""
+    lane = lane_settings()
+    return compare_latency(reference, candidate, one_input, labels, threads, blocks=lane.blocks, seconds=lane.seconds)
+
+
 def _speed_check(ctx: _Context, artifact: str, session: object, t: Threshold, verdict: Verdict) -> Check:
     one_input = ctx.hidden.model_inputs(0, 1)
-    band = speed_guard_band()  # within this fraction of the target: measure again, do not judge
+    lane = lane_settings()
+    band = lane.guard_band  # within this fraction of the target: measure again, do not judge
     attempts = []
     for _ in range(LANE_ATTEMPTS):
-        comparison = compare_latency(ctx.reference, session, one_input, ("reference", artifact), ctx.threads)
+        comparison = lane_comparison(ctx.reference, session, one_input, ("reference", artifact), ctx.threads)
         attempts.append(
             {
                 "speedup": comparison.speedup,

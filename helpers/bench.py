@@ -3,7 +3,8 @@
 The protocol:
 
 1. fix the thread counts (default 1 for PyTorch and for ONNX Runtime) and state them;
-2. warm up (the first calls are much slower: memory allocation, kernel selection);
+2. warm up for a fixed time, at least 10 calls (the first calls are much slower: memory
+   allocation, kernel selection); the warm calls also tell how long one call takes;
 3. time many single calls with ``time.perf_counter`` and report the **median** and the
    90th percentile (p90) in milliseconds; the mean is pulled up by rare slow calls;
 4. to compare A with B, alternate blocks of A calls and B calls and take the median of the
@@ -119,10 +120,19 @@ def _time_calls(run: Runner, calls: int) -> list[float]:
     return samples
 
 
-def _calls_for(run: Runner, seconds: float, least: int, most: int) -> int:
-    """How many calls fit in about ``seconds`` (estimated from a few calls), within limits."""
-    estimate = statistics.median(_time_calls(run, 3)) / 1000.0
-    return max(least, min(most, int(seconds / max(estimate, 1e-6))))
+def _warm_up(run: Runner, seconds: float, least_calls: int = 10) -> float:
+    """Call ``run`` for about ``seconds`` (and at least ``least_calls`` times) so that later calls
+    are warm; return the typical time of one warm call in seconds (the median of the later half)."""
+    samples_ms: list[float] = []
+    deadline = time.perf_counter() + seconds
+    while len(samples_ms) < least_calls or time.perf_counter() < deadline:
+        samples_ms += _time_calls(run, 1)
+    return statistics.median(samples_ms[len(samples_ms) // 2 :]) / 1000.0
+
+
+def _calls_for(call_seconds: float, seconds: float, least: int, most: int) -> int:
+    """How many calls of ``call_seconds`` each fit in about ``seconds``, within limits."""
+    return max(least, min(most, int(seconds / max(call_seconds, 1e-6))))
 
 
 def measure_latency(
@@ -130,16 +140,16 @@ def measure_latency(
     inputs: torch.Tensor,
     label: str = "model",
     threads: int = 1,
-    warmup_calls: int = 10,
+    warmup_seconds: float = 0.2,
     seconds: float = 1.0,
 ) -> Measurement:
-    """Latency of one model by the protocol: fixed threads, warm-up, then about ``seconds``
-    of timed calls (at least 20, at most 5000). ORT sessions get their threads when they are
-    opened (:func:`helpers.runtime.open_session`), PyTorch here."""
+    """Latency of one model by the protocol: fixed threads, ``warmup_seconds`` of warm-up, then
+    about ``seconds`` of timed calls (at least 20, at most 5000). ORT sessions get their threads
+    when they are opened (:func:`helpers.runtime.open_session`), PyTorch here."""
     run = runner_for(model, inputs)
     with torch_threads(threads):
-        _time_calls(run, warmup_calls)
-        samples = _time_calls(run, _calls_for(run, seconds, 20, 5000))
+        call_seconds = _warm_up(run, warmup_seconds)
+        samples = _time_calls(run, _calls_for(call_seconds, seconds, 20, 5000))
     return Measurement(label, samples, _threads_of(model, threads), len(inputs), _runtime_of(model))
 
 
@@ -176,22 +186,24 @@ def compare_latency(
     threads: int = 1,
     blocks: int = 10,
     seconds: float = 2.0,
+    warmup_seconds: float = 0.2,
 ) -> Comparison:
     """Compare two models on the same inputs by the interleaved-blocks protocol.
 
     Each of ``blocks`` rounds times a block of baseline calls and a block of candidate
     calls (in alternating order), so both see the same state of the machine. Takes about
-    ``seconds`` in all, after warm-up.
+    ``seconds`` in all, after ``warmup_seconds`` of warm-up for each model. Every block of
+    one model lasts about ``seconds / (2 * blocks)``: the number of calls in it comes from
+    the warm calls' typical time.
     """
     run_a, run_b = runner_for(baseline, inputs), runner_for(candidate, inputs)
     samples_a: list[float] = []
     samples_b: list[float] = []
     ratios: list[float] = []
     with torch_threads(threads):
-        _time_calls(run_a, 10)
-        _time_calls(run_b, 10)
-        calls_a = _calls_for(run_a, seconds / (2 * blocks), 5, 500)
-        calls_b = _calls_for(run_b, seconds / (2 * blocks), 5, 500)
+        call_seconds_a, call_seconds_b = _warm_up(run_a, warmup_seconds), _warm_up(run_b, warmup_seconds)
+        calls_a = _calls_for(call_seconds_a, seconds / (2 * blocks), 5, 500)
+        calls_b = _calls_for(call_seconds_b, seconds / (2 * blocks), 5, 500)
         for block in range(blocks):
             if block % 2 == 0:
                 block_a, block_b = _time_calls(run_a, calls_a), _time_calls(run_b, calls_b)

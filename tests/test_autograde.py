@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -28,7 +29,9 @@ import torch
 
 from grading.autograde import GRADED, REFUSED, REVIEW
 from grading.samples import DISABLE_ASSERTS, choose, first_solution_cells, hand_in, notebooks_of
-from grading.score import VERIFIED_CELLS
+from grading.score import VERIFIED_CELLS, apply_verdict
+from grading.thresholds import lane_settings
+from helpers.errors import Day26Error
 from helpers.models import LesionNet, StockMLP
 from helpers.pipeline import run_pipeline
 from helpers.prune import prune_l1_unstructured
@@ -389,6 +392,20 @@ def test_the_formgrader_shows_the_graders_reason_beside_each_answer(graded_class
                 assert said == f"grader, for test {cell.grade_id}: {verified[cell.grade_id]['reason']}"
 
 
+def test_a_reason_with_no_comment_to_go_to_is_an_error_not_lost(graded_class, tmp_path):
+    from nbgrader.api import Gradebook
+
+    records, workspace = graded_class
+    copied = tmp_path / "gradebook.db"
+    shutil.copyfile(workspace / "gradebook.db", copied)
+    answer = VERIFIED_CELLS[-1]
+    with Gradebook(f"sqlite:///{copied}") as book:
+        book.db.delete(book.find_comment(answer.answer, answer.notebook, "day26", "reference"))
+        book.db.commit()
+    with pytest.raises(Day26Error, match=f"no comment for answer cell {answer.answer} of {answer.notebook}"):
+        apply_verdict(f"sqlite:///{copied}", "reference", records["reference"]["verdict"], set())
+
+
 def test_a_killed_run_finishes_on_restart_with_nothing_lost_or_counted_twice(day26_home, tmp_path):
     from nbgrader.api import Gradebook
 
@@ -428,6 +445,11 @@ def test_lane_check_reports_every_verification(day26_home, tmp_path):
     # How stable the ratios are is measured by `day26 lane-check` (README), not asserted from one
     # run here: on the tiny tabular model one comparison may stray outside the band.
     (ratio,) = report.self_ratios
+    (blocks,) = report.self_block_ratios  # measured as the verifier measures: the lane's blocks
+    assert len(blocks) == lane_settings().blocks and ratio == statistics.median(blocks)
+    verdict = json.loads((tmp_path / "reference-verdict.json").read_text())
+    attempts = verdict["lane"]["optimized.onnx"]["attempts"]
+    assert all(len(attempt["block_speedups"]) == lane_settings().blocks for attempt in attempts)
     inside = abs(ratio - 1) <= report.guard_band
     assert ratio > 0 and f"{int(inside)}/1 inside 1 +/- 0.1" in report.summary()
     assert report.stable == (inside and report.unoptimized[0][1] == "FAIL")
