@@ -41,7 +41,10 @@ def export_onnx(model: nn.Module, example: torch.Tensor, path: str | Path) -> Pa
     previous_level = registration_log.level
     registration_log.setLevel(logging.ERROR)
     try:
-        with warnings.catch_warnings():
+        # Autograd off: the exporter then traces nn.LSTM as one fused layer rather than step by
+        # step (200 steps on the text track), which halves the export time (about 22 s -> 11 s
+        # on 2 cores). The ONNX graph is the same: an inference graph either way.
+        with warnings.catch_warnings(), torch.no_grad():
             # torch's own pytree code warns about an API it is itself still calling.
             warnings.filterwarnings("ignore", message=".*LeafSpec.*", category=FutureWarning)
             warnings.filterwarnings("ignore", message=".*_check_is_size.*", category=FutureWarning)
