@@ -86,6 +86,7 @@ def test_lstm_unit_pruning_keeps_the_strongest_units_exactly():
 )
 def test_onnx_export_is_one_file_with_dynamic_batch_and_matches_pytorch(tmp_path, model, example):
     path = export_onnx(model.eval(), example, tmp_path / "model.onnx")
+    assert torch.is_grad_enabled()  # export turns autograd off for itself only
     assert [p.name for p in tmp_path.iterdir()] == ["model.onnx"]  # no external data file
     batch_dim = onnx.load(str(path)).graph.input[0].type.tensor_type.shape.dim[0]
     assert batch_dim.dim_param  # symbolic, not a fixed number
