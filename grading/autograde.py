@@ -38,18 +38,18 @@ from nbgrader.api import Gradebook, MissingEntry
 from grading import hidden as hidden_data
 from grading.course import ASSIGNMENT, put_environment_tools_on_path
 from grading.intake import intake
+from grading.records import GRADED, REFUSED, REVIEW, GradeRecord, read_records, write_record
+from grading.records import read_record as read_record_file
 from grading.release import build_release
 from grading.sandbox import Limits, probe_isolation, run_limited, sandboxed
 from grading.score import CellScore, apply_verdict, copy_scores
-from grading.verify import merge_parts, verify_command
+from grading.verify import Verdict, merge_parts, verify_command
 from helpers.cache import home as reference_home
 from helpers.errors import Day26Error
 from helpers.reference import ready_model
 from helpers.report import library_versions, machine_description
 from helpers.tracks import TRACKS
 
-GRADED, REVIEW, REFUSED = "graded", "needs review", "refused"
-RECORD_SCHEMA = "day26-grade/1"
 VERIFY_SECONDS = 900
 LEARNER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")  # nbgrader student ids, file names
 MEMORY_ERRORS = ("MemoryError", "_ArrayMemoryError", "can't allocate memory", "std::bad_alloc", "out of memory")
@@ -241,7 +241,7 @@ def _execute(course: Course, learner: str, limits: Limits) -> tuple[dict, list[s
     return report, problems
 
 
-def _verify(course: Course, learner: str, limits: Limits, part: str) -> tuple[dict | None, str]:
+def _verify(course: Course, learner: str, limits: Limits, part: str) -> tuple[Verdict | None, str]:
     """Run one part of the verifier ("measure" or "speed") in a fresh process on the executed
     folder; return its verdict, or None and why not."""
     log = course.scratch(learner) / f"verify-{part}.log"
@@ -253,39 +253,60 @@ def _verify(course: Course, learner: str, limits: Limits, part: str) -> tuple[di
     if finished.killed_after_seconds is not None:
         return None, f"the verifier ({part}) did not finish within {VERIFY_SECONDS} s"
     try:
-        return json.loads(output.read_text()), ""
-    except (OSError, ValueError):
+        return Verdict.from_dict(json.loads(output.read_text())), ""
+    except (OSError, ValueError, KeyError, TypeError):
         last = (finished.output.strip().splitlines() or ["no output"])[-1]
         return None, f"the verifier ({part}) failed: {last}"
 
 
-def _write_record(course: Course, record: dict) -> None:
-    path = course.record(record["learner"])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial")
-    partial.write_text(json.dumps(record, indent=1))
-    os.replace(partial, path)
+def read_record(course: Course, learner: str) -> GradeRecord | None:
+    """The learner's grade record, or None when there is none yet."""
+    return read_record_file(course.record(learner))
 
 
-def read_record(course: Course, learner: str) -> dict | None:
-    try:
-        return json.loads(course.record(learner).read_text())
-    except (OSError, ValueError):
-        return None
+def class_records(course: Course) -> list[GradeRecord]:
+    """Every learner's grade record, in name order."""
+    return read_records(course.workspace / "records")
 
 
-def _outcome(record: dict, skipped: bool = False) -> Outcome:
-    cells = record.get("cells", [])
+def _outcome(record: GradeRecord, skipped: bool = False) -> Outcome:
     return Outcome(
-        learner=record["learner"],
-        status=record["status"],
-        reasons=record.get("reasons", []),
-        points=sum(cell["verifier_points"] or 0.0 for cell in cells),
-        max_points=sum(cell["max_points"] for cell in cells),
-        disagreements=[cell["grade_id"] for cell in cells if cell["disagrees"]],
-        seconds=record.get("seconds", 0.0),
+        learner=record.learner,
+        status=record.status,
+        reasons=record.reasons,
+        points=record.points,
+        max_points=record.max_points,
+        disagreements=record.disagreements,
+        seconds=record.seconds,
         skipped=skipped,
     )
+
+
+@dataclass
+class InFlight:
+    """A submission between the stages of its grading (it travels between Dask workers as JSON):
+    the record so far, the problems an instructor must see, and the verifier's two parts."""
+
+    record: GradeRecord
+    problems: list[str] = field(default_factory=list)
+    measured: Verdict | None = None
+    timed: Verdict | None = None
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "record": self.record.as_dict(),
+                "problems": self.problems,
+                "measured": self.measured.as_dict() if self.measured else None,
+                "timed": self.timed.as_dict() if self.timed else None,
+            }
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> InFlight:
+        content = json.loads(text)
+        measured, timed = (Verdict.from_dict(content[k]) if content.get(k) else None for k in ("measured", "timed"))
+        return cls(GradeRecord.from_dict(content["record"]), content["problems"], measured, timed)
 
 
 def learner_id(source: Path) -> str:
@@ -302,106 +323,99 @@ def execute_stage(course: Course, source: Path, digest: str, limits: Limits) -> 
     started = time.monotonic()
     learner = learner_id(source)
     put_environment_tools_on_path()
-    record: dict = {
-        "schema": RECORD_SCHEMA,
-        "learner": learner,
-        "source": str(source),
-        "submission_sha256": digest,
-        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "versions": library_versions(),
-        "machine": machine_description(),
-        "limits": asdict(limits),
-        "isolation": probe_isolation().warning or "network off, grader files read-only",
-        "stage_seconds": {},
-    }
+    record = GradeRecord(
+        learner=learner,
+        source=str(source),
+        submission_sha256=digest,
+        started=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        versions=library_versions(),
+        machine=machine_description(),
+        limits=asdict(limits),
+        isolation=probe_isolation().warning or "network off, grader files read-only",
+    )
     if not LEARNER_ID.fullmatch(learner):
         reason = f"the learner id '{learner}' (the folder or zip name) may hold only letters, digits, '.', '_', '-'"
-        record |= {"status": REFUSED, "reasons": [f"refused at intake: {reason}: rename it"], "cells": []}
-        return json.dumps(record)
+        record.status, record.reasons = REFUSED, [f"refused at intake: {reason}: rename it"]
+        return InFlight(record).to_json()
     taken = intake(source, course.workspace / "intake")
-    record["files"] = taken.files
+    record.files = taken.files
     workbook = _workbook_folder(taken.folder, course.notebooks()) if taken.accepted else None
     if not taken.accepted or workbook is None:
         reason = taken.reason if not taken.accepted else "no notebooks and no artifacts/ folder in it"
-        record |= {"status": REFUSED, "reasons": [f"refused at intake: {reason}"], "cells": []}
-        record["stage_seconds"]["intake"] = round(time.monotonic() - started, 2)
-        return json.dumps(record)
+        record.status, record.reasons = REFUSED, [f"refused at intake: {reason}"]
+        record.stage_seconds["intake"] = round(time.monotonic() - started, 2)
+        return InFlight(record).to_json()
     _place(course, learner, workbook)
-    record["stage_seconds"]["intake"] = round(time.monotonic() - started, 2)
-    record["execution"], record["problems"] = _execute(course, learner, limits)
-    record["stage_seconds"]["execution"] = round(time.monotonic() - started - record["stage_seconds"]["intake"], 2)
+    record.stage_seconds["intake"] = round(time.monotonic() - started, 2)
+    record.execution, problems = _execute(course, learner, limits)
+    record.stage_seconds["execution"] = round(time.monotonic() - started - record.stage_seconds["intake"], 2)
     measuring = time.monotonic()
-    record["measured"], problem = _verify(course, learner, limits, "measure")
-    record["problems"] += [problem] if problem else []
-    record["stage_seconds"]["verify_measure"] = round(time.monotonic() - measuring, 2)
-    return json.dumps(record)
+    measured, problem = _verify(course, learner, limits, "measure")
+    record.stage_seconds["verify_measure"] = round(time.monotonic() - measuring, 2)
+    return InFlight(record, problems + ([problem] if problem else []), measured).to_json()
 
 
-def lane_stage(course: Course, record_json: str, limits: Limits) -> str:
+def lane_stage(course: Course, in_flight_json: str, limits: Limits) -> str:
     """The verifier's speed checks. Only the worker that holds the machine's benchmark lane runs it."""
-    record = json.loads(record_json)
-    if record.get("status") == REFUSED or record.get("measured") is None:
-        return record_json
+    flight = InFlight.from_json(in_flight_json)
+    if flight.record.status == REFUSED or flight.measured is None:
+        return in_flight_json
     timing, opened = time.monotonic(), time.time()
-    record["timed"], problem = _verify(course, record["learner"], limits, "speed")
-    record["problems"] += [problem] if problem else []
-    record["stage_seconds"]["verify_speed"] = round(time.monotonic() - timing, 2)
-    record["lane_window"] = [opened, time.time()]  # when this submission held the lane (epoch seconds)
-    return json.dumps(record)
+    flight.timed, problem = _verify(course, flight.record.learner, limits, "speed")
+    flight.problems += [problem] if problem else []
+    flight.record.stage_seconds["verify_speed"] = round(time.monotonic() - timing, 2)
+    flight.record.lane_window = [opened, time.time()]  # when this submission held the lane (epoch seconds)
+    return flight.to_json()
 
 
-def finish(course: Course, record_json: str) -> Outcome:
+def finish(course: Course, in_flight_json: str) -> Outcome:
     """Score one submission into the gradebook and write its record (last, in one step)."""
-    record = json.loads(record_json)
-    learner = record["learner"]
-    if record.get("status") == REFUSED:
-        record["seconds"] = round(sum(record.get("stage_seconds", {}).values()), 2)
-        _write_record(course, record)
+    flight = InFlight.from_json(in_flight_json)
+    record, problems = flight.record, list(flight.problems)
+    if record.status == REFUSED:
+        record.seconds = round(sum(record.stage_seconds.values()), 2)
+        write_record(course.record(record.learner), record)
         return _outcome(record)
     scoring = time.monotonic()
-    problems = record.pop("problems")
-    measured, timed = record.pop("measured"), record.pop("timed", None)
+    learner = record.learner
     copy_scores(f"sqlite:///{course.scratch(learner) / 'gradebook.db'}", course.db_url, learner)
-    verdict = merge_parts(measured, timed or {}) if measured else {"checks": [], "lane": {}, "figures": {}}
-    executed = {name for name, state in record["execution"]["notebooks"].items() if state.get("status") == "done"}
+    empty = Verdict(str(course.folder("autograded", learner)), "unknown")
+    verdict = merge_parts(flight.measured, flight.timed or empty) if flight.measured else empty
+    executed = {name for name, state in record.execution["notebooks"].items() if state.get("status") == "done"}
     scores: list[CellScore] = apply_verdict(course.db_url, learner, verdict, executed)
     problems += [f"{score.grade_id}: {score.reason}" for score in scores if score.verifier_points is None]
-    record["verdict"] = verdict
-    record["cells"] = [asdict(score) | {"disagrees": score.disagrees} for score in scores]
-    record["status"] = REVIEW if problems else GRADED
-    missing = record["execution"].get("missing", [])
+    record.verdict, record.cells = verdict, scores
+    record.status = REVIEW if problems else GRADED
+    missing = record.execution.get("missing", [])
     notes = [f"notebooks not submitted: {', '.join(missing)}"] if missing else []
     if all(score.verifier_points == 0 for score in scores):
         notes.append(f"no test cell earned points; first: {scores[0].reason}")
-    record["reasons"] = problems + notes
-    record["stage_seconds"]["scoring"] = round(time.monotonic() - scoring, 2)
-    record["seconds"] = round(sum(record["stage_seconds"].values()), 2)
-    _write_record(course, record)
+    record.reasons = problems + notes
+    record.stage_seconds["scoring"] = round(time.monotonic() - scoring, 2)
+    record.seconds = round(sum(record.stage_seconds.values()), 2)
+    write_record(course.record(learner), record)
     return _outcome(record)
 
 
 def unfinished(course: Course, source: Path, digest: str, why: str) -> Outcome:
     """A submission whose grading itself failed (a worker that kept dying, a grader error):
     recorded as needing review, never dropped."""
-    record = {
-        "schema": RECORD_SCHEMA,
-        "learner": learner_id(source),
-        "source": str(source),
-        "submission_sha256": digest,
-        "status": REVIEW,
-        "unfinished": True,  # the next run grades it again
-        "reasons": [f"not graded: {why}; run day26 autograde again"],
-        "cells": [],
-        "seconds": 0.0,
-    }
-    _write_record(course, record)
+    record = GradeRecord(
+        learner=learner_id(source),
+        status=REVIEW,
+        source=str(source),
+        submission_sha256=digest,
+        reasons=[f"not graded: {why}; run day26 autograde again"],
+        unfinished=True,  # the next run grades it again
+    )
+    write_record(course.record(record.learner), record)
     return _outcome(record)
 
 
 def already_graded(course: Course, source: Path, digest: str) -> Outcome | None:
     """The earlier outcome when this exact submission was graded before, else None."""
     earlier = read_record(course, learner_id(source))
-    if earlier and earlier.get("submission_sha256") == digest and not earlier.get("unfinished"):
+    if earlier and earlier.submission_sha256 == digest and not earlier.unfinished:
         return _outcome(earlier, skipped=True)
     return None
 

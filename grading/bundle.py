@@ -1,8 +1,9 @@
 """The learner bundle: one zip with everything a learner needs and nothing of the grader's.
 
-It holds the release notebooks, the helpers package, the public thresholds (targets the
-notebooks show), the install files and the README. It never holds the solutions, the
-hidden tests, the grader's code or the hidden split's seed; a test opens it and checks.
+It holds the release notebooks, the whole ``helpers`` package (with the public targets the
+notebooks show, ``helpers/targets.toml``), and the learner's own install files and README from
+``grading/bundle_files/``, placed at the top of the bundle. It never holds the solutions, the
+hidden tests, the grader's code (``grading/``) or the hidden split's seed; a test opens it and checks.
 """
 
 from __future__ import annotations
@@ -12,29 +13,27 @@ from pathlib import Path
 
 from helpers.errors import Day26Error
 
-# What a learner gets, relative to the workbook root. grading/ contributes only the public targets.
-BUNDLE_FILES = (
-    "README.md",
-    "LICENSE",
-    "Makefile",
-    "pyproject.toml",
-    "environment.yml",
-    "grading/__init__.py",
-    "grading/thresholds.py",
-    "grading/thresholds.toml",
-)
+LEARNER_FILES = Path("grading") / "bundle_files"  # README.md, pyproject.toml, Makefile, environment.yml
+SHARED_FILES = ("LICENSE",)
 BUNDLE_FOLDERS = ("helpers", "notebooks/day26")
-SUFFIXES = (".py", ".ipynb")
+SKIPPED_PARTS = ("__pycache__", ".ipynb_checkpoints")
 
 
-def bundle_members(root: Path) -> list[Path]:
-    """The files that go into the bundle, relative to ``root``."""
-    members = [Path(name) for name in BUNDLE_FILES]
+def _folder_files(root: Path, folder: str) -> list[Path]:
+    """Every file in ``root/folder`` (caches left out), relative to ``root``."""
+    found = (path for path in (root / folder).rglob("*") if path.is_file())
+    return sorted(path.relative_to(root) for path in found if not set(path.parts) & set(SKIPPED_PARTS))
+
+
+def bundle_members(root: Path) -> dict[str, Path]:
+    """What goes into the bundle: its name inside ``day26/`` -> the file under ``root``."""
+    members = {path.name: LEARNER_FILES / path.name for path in sorted((root / LEARNER_FILES).iterdir())}
+    members |= {name: Path(name) for name in SHARED_FILES}
     for folder in BUNDLE_FOLDERS:
-        members += sorted(p.relative_to(root) for p in (root / folder).rglob("*") if p.suffix in SUFFIXES)
-    missing = [str(member) for member in members if not (root / member).is_file()]
-    if missing:
-        raise Day26Error(f"{root}: cannot build the learner bundle, missing {', '.join(missing)}")
+        members |= {path.as_posix(): path for path in _folder_files(root, folder)}
+    missing = sorted(name for name, source in members.items() if not (root / source).is_file())
+    if missing or "README.md" not in members:
+        raise Day26Error(f"{root}: cannot build the learner bundle, missing {', '.join(missing) or 'README.md'}")
     return members
 
 
@@ -43,6 +42,6 @@ def build_bundle(root: str | Path, target: str | Path) -> Path:
     root, target = Path(root), Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
-        for member in bundle_members(root):
-            bundle.write(root / member, f"day26/{member.as_posix()}")
+        for name, source in bundle_members(root).items():
+            bundle.write(root / source, f"day26/{name}")
     return target

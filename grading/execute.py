@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import sys
 import threading
 import time
@@ -35,6 +34,7 @@ from nbgrader.preprocessors import (
 from traitlets import Integer
 
 from grading.course import ASSIGNMENT, autoflush_warnings_ignored, course_config
+from helpers.files import write_text_atomically
 
 GRACE_SECONDS = 60
 stopped_for_time: list[str] = []  # notebooks whose kernel the watchdog had to kill
@@ -72,9 +72,7 @@ class NotebookDeadline(Execute):
 
 def write_report(path: Path, report: dict) -> None:
     """Replace the report file in one step, so a reader never sees half of it."""
-    partial = path.with_suffix(".partial")
-    partial.write_text(json.dumps(report, indent=1))
-    os.replace(partial, path)
+    write_text_atomically(path, json.dumps(report, indent=1))
 
 
 def execute_notebooks(

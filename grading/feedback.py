@@ -13,8 +13,9 @@ import base64
 from html import escape
 from pathlib import Path
 
-from grading.autograde import REFUSED, Course
-from grading.grades import read_records
+from grading.autograde import REFUSED, Course, class_records
+from grading.records import GradeRecord
+from helpers import contract
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MAX_PLOT_BYTES = 5_000_000
@@ -35,36 +36,36 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _checks_section(record: dict) -> str:
-    checks = record.get("verdict", {}).get("checks", [])
+def _checks_section(record: GradeRecord) -> str:
+    checks = record.verdict.checks if record.verdict is not None else []
     if not checks:
         return "<p>The verifier did not report any check.</p>"
     rows = [
         [
-            escape(check["artifact"]),
-            escape(check["name"]),
-            escape(check["measured"]),
-            escape(check["target"]),
-            f'<span class="{escape(check["status"])}">{escape(check["status"])}</span>',
-            escape(check["reason"]),
+            escape(check.artifact),
+            escape(check.name),
+            escape(check.measured),
+            escape(check.target),
+            f'<span class="{escape(check.status)}">{escape(check.status)}</span>',
+            escape(check.reason),
         ]
         for check in checks
     ]
     return _table(["artifact", "check", "your figure", "threshold", "result", "what to do"], rows)
 
 
-def _cells_section(record: dict) -> str:
+def _cells_section(record: GradeRecord) -> str:
     rows = []
-    for cell in record.get("cells", []):
-        points = "instructor decides" if cell["verifier_points"] is None else f"{cell['verifier_points']:g}"
-        said = "did not run" if cell["notebook_points"] is None else f"{cell['notebook_points']:g}"
-        note = "your notebook's test gave a different result" if cell.get("disagrees") else ""
-        rows.append([escape(cell["grade_id"]), f"{points} / {cell['max_points']:g}", escape(said), escape(note)])
+    for cell in record.cells:
+        points = "instructor decides" if cell.verifier_points is None else f"{cell.verifier_points:g}"
+        said = "did not run" if cell.notebook_points is None else f"{cell.notebook_points:g}"
+        note = "your notebook's test gave a different result" if cell.disagrees else ""
+        rows.append([escape(cell.grade_id), f"{points} / {cell.max_points:g}", escape(said), escape(note)])
     return _table(["test cell", "points (verified by the grader)", "your notebook's test", ""], rows)
 
 
 def _plot_section(course: Course, learner: str) -> str:
-    plot = course.folder("autograded", learner) / "artifacts" / "comparison.png"
+    plot = contract.COMPARISON_PLOT.path(course.folder("autograded", learner) / contract.ARTIFACTS_DIR)
     if not plot.is_file() or plot.is_symlink() or plot.stat().st_size > MAX_PLOT_BYTES:
         return "<p>No comparison plot was found.</p>"
     data = plot.read_bytes()
@@ -73,17 +74,15 @@ def _plot_section(course: Course, learner: str) -> str:
     return f'<img alt="your comparison plot" src="data:image/png;base64,{base64.b64encode(data).decode()}">'
 
 
-def feedback_page(course: Course, record: dict) -> str:
+def feedback_page(course: Course, record: GradeRecord) -> str:
     """The HTML page for one learner's record."""
-    learner = record["learner"]
-    parts = [f"<h1>Day 26 feedback: {escape(learner)}</h1>", f"<p>Status: <b>{escape(record['status'])}</b></p>"]
-    if record.get("reasons"):
-        parts.append("<ul>" + "".join(f"<li>{escape(reason)}</li>" for reason in record["reasons"]) + "</ul>")
-    if record["status"] != REFUSED:
-        total = sum(cell["verifier_points"] or 0 for cell in record.get("cells", []))
-        most = sum(cell["max_points"] for cell in record.get("cells", []))
+    learner = record.learner
+    parts = [f"<h1>Day 26 feedback: {escape(learner)}</h1>", f"<p>Status: <b>{escape(record.status)}</b></p>"]
+    if record.reasons:
+        parts.append("<ul>" + "".join(f"<li>{escape(reason)}</li>" for reason in record.reasons) + "</ul>")
+    if record.status != REFUSED:
         parts += [
-            f"<h2>Autograded points: {total:g} / {most:g}</h2>",
+            f"<h2>Autograded points: {record.points:g} / {record.max_points:g}</h2>",
             "<p>The grader re-measured your artifacts in a separate process (hidden test data, its own timings); "
             "its result decides the points. Your written reflections are graded by hand.</p>",
             _cells_section(record),
@@ -92,10 +91,10 @@ def feedback_page(course: Course, record: dict) -> str:
             "<h2>Your comparison plot</h2>",
             _plot_section(course, learner),
         ]
-    versions = ", ".join(f"{name} {version}" for name, version in record.get("versions", {}).items())
+    versions = ", ".join(f"{name} {version}" for name, version in record.versions.items())
     parts.append(
-        f'<p class="muted">Submission sha256 {escape(record.get("submission_sha256", ""))}. '
-        f"Graded {escape(record.get('started', ''))} with {escape(versions)}.</p>"
+        f'<p class="muted">Submission sha256 {escape(record.submission_sha256)}. '
+        f"Graded {escape(record.started)} with {escape(versions)}.</p>"
     )
     body = "\n".join(parts)
     return (
@@ -108,8 +107,8 @@ def write_feedback(course: Course, out: Path) -> list[Path]:
     """Write ``<out>/<learner>.html`` for every graded or refused learner; return the pages."""
     out.mkdir(parents=True, exist_ok=True)
     pages = []
-    for record in read_records(course):
-        page = out / f"{record['learner']}.html"
+    for record in class_records(course):
+        page = out / f"{record.learner}.html"
         page.write_text(feedback_page(course, record))
         pages.append(page)
     return pages

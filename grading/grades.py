@@ -9,12 +9,11 @@ refused submission is listed too, never dropped.
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 
-from grading.autograde import Course
+from grading.autograde import Course, class_records
 from grading.course import ASSIGNMENT, put_environment_tools_on_path
 from grading.score import VERIFIED_CELLS
 
@@ -32,17 +31,6 @@ COLUMNS = (
     "reasons",
     "submission_sha256",
 )
-
-
-def read_records(course: Course) -> list[dict]:
-    """Every learner's grading record, in name order."""
-    records = []
-    for path in sorted((course.workspace / "records").glob("*.json")):
-        try:
-            records.append(json.loads(path.read_text()))
-        except ValueError:
-            raise ValueError(f"{path}: not a readable grading record; run day26 autograde again") from None
-    return records
 
 
 def _points(book: Gradebook, learner: str) -> dict[str, float | int]:
@@ -68,13 +56,13 @@ def grade_rows(course: Course) -> list[dict]:
     put_environment_tools_on_path()
     rows = []
     with Gradebook(course.db_url) as book:
-        for record in read_records(course):
-            row = {"learner": record["learner"], "status": record["status"]} | _points(book, record["learner"])
+        for record in class_records(course):
+            row = {"learner": record.learner, "status": record.status} | _points(book, record.learner)
             row["total"] = row["autograded_points"] + row["reflection_points"]
             row["max_total"] = row["autograded_max"] + row["reflection_max"]
-            row["disagreements"] = " ".join(c["grade_id"] for c in record.get("cells", []) if c.get("disagrees"))
-            row["reasons"] = " | ".join(record.get("reasons", []))
-            row["submission_sha256"] = record.get("submission_sha256", "")
+            row["disagreements"] = " ".join(record.disagreements)
+            row["reasons"] = " | ".join(record.reasons)
+            row["submission_sha256"] = record.submission_sha256
             rows.append(row)
     return rows
 

@@ -24,13 +24,15 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from grading.autograde import Course
-from grading.grades import read_records
+from grading.autograde import Course, class_records
+from grading.records import GradeRecord
+from grading.verify import Check
+from helpers import contract
 from helpers.errors import Day26Error
 from helpers.report import tradeoff_scatter
 
 NAMINGS = ("id", "pseudonym", "hidden")
-COMBINED = "optimized.onnx"
+COMBINED = contract.COMBINED.file
 ADJECTIVES = ("amber", "brisk", "calm", "deft", "eager", "fleet", "gentle", "hardy", "keen", "lucid", "nimble", "swift")
 ANIMALS = ("badger", "crane", "dolphin", "falcon", "gecko", "heron", "ibex", "lynx", "marten", "otter", "puffin")
 
@@ -86,15 +88,16 @@ def _display_name(course: Course, learner: str, naming: str) -> str:
     return ""
 
 
-def _combined_figures(record: dict) -> tuple[dict, dict, list[dict]] | None:
+def _combined_figures(record: GradeRecord) -> tuple[dict, dict, list[Check]] | None:
     """(learner figures, reference figures, combined-model checks), or None when not verified."""
-    verdict = record.get("verdict") or {}
-    figures = verdict.get("figures", {})
+    if record.verdict is None:
+        return None
+    figures = record.verdict.figures
     mine, reference = figures.get(COMBINED, {}), figures.get("reference", {})
     needed = ("size_bytes", "accuracy", "latency_ms", "speedup")
     if not all(key in mine for key in needed) or not all(key in reference for key in needed[:3]):
         return None
-    checks = [check for check in verdict.get("checks", []) if check["artifact"] == COMBINED]
+    checks = [check for check in record.verdict.checks if check.artifact == COMBINED]
     return mine, reference, checks
 
 
@@ -103,14 +106,14 @@ def build_leaderboard(course: Course, naming: str = "id") -> tuple[list[Entry], 
     graded learners without a verified combined model."""
     if naming not in NAMINGS:
         raise Day26Error(f"--names {naming}: choose one of {', '.join(NAMINGS)}.")
-    records = read_records(course)
+    records = class_records(course)
     if not records:
         raise Day26Error(f"{course.workspace / 'records'}: no grading records yet. Run day26 autograde first.")
     rows: dict[str, list[tuple]] = {}
     references: dict[str, Reference] = {}
     unranked: dict[str, int] = {}
     for record in records:
-        track = (record.get("verdict") or {}).get("track", "unknown")
+        track = record.verdict.track if record.verdict is not None else "unknown"
         found = _combined_figures(record)
         if found is None:
             unranked[track] = unranked.get(track, 0) + 1
@@ -120,8 +123,8 @@ def build_leaderboard(course: Course, naming: str = "id") -> tuple[list[Entry], 
             track,
             Reference(track, reference["latency_ms"], reference["size_bytes"] / 1e6, 100 * reference["accuracy"]),
         )
-        missed = ", ".join(check["name"] for check in checks if check["status"] != "pass")
-        rows.setdefault(track, []).append((record["learner"], mine, reference, missed))
+        missed = ", ".join(check.name for check in checks if check.status != "pass")
+        rows.setdefault(track, []).append((record.learner, mine, reference, missed))
     entries = []
     for track in sorted(rows):
         ordered = sorted(rows[track], key=lambda row: (row[3] != "", -row[1]["speedup"], row[1]["size_bytes"]))

@@ -14,6 +14,9 @@ from pathlib import Path, PurePosixPath
 
 import onnx
 
+from helpers.contract import ARTIFACTS_DIR
+from helpers.onnx_files import external_locations
+
 MAX_ARTIFACT_BYTES = 100_000_000  # nbgrader skips larger files anyway
 STANDARD_ONNX_DOMAINS = {"", "ai.onnx", "ai.onnx.ml", "com.microsoft"}  # com.microsoft: ORT's INT8 operators
 
@@ -47,7 +50,7 @@ def _check_regular_file(path: Path, submission: Path) -> None:
 
 def checked_artifact(submission: Path, name: str) -> Path:
     """``submission/artifacts/name``, after the file checks."""
-    path = submission / "artifacts" / name
+    path = submission / ARTIFACTS_DIR / name
     _check_regular_file(path, submission)
     return path
 
@@ -62,29 +65,31 @@ def _graphs(graph: onnx.GraphProto):
                 yield from _graphs(subgraph)
 
 
+def _operator_domains(model: onnx.ModelProto) -> set[str]:
+    """The operator domains of every node: main graph, subgraphs and local functions."""
+    domains = {node.domain for graph in _graphs(model.graph) for node in graph.node}
+    return domains | {node.domain for function in model.functions for node in function.node}
+
+
 def checked_onnx(submission: Path, name: str) -> Path:
     """An ONNX artifact whose every referenced file is a regular file inside the submission
-    and whose operators all come from the standard domains."""
+    and whose operators all come from the standard domains.
+
+    The referenced files are those of :func:`helpers.onnx_files.external_locations`: the external
+    data of every tensor (initializers, sparse initializers, Constant nodes and other tensor
+    attributes, subgraphs, functions), the same list size on disk counts.
+    """
     path = checked_artifact(submission, name)
     try:
         model = onnx.load(str(path), load_external_data=False)
     except Exception:  # a damaged file fails in many ways inside onnx
         raise UnsafeFile(f"{name} is not a readable ONNX model; export it again") from None
+    for location in external_locations(model):
+        pure = PurePosixPath(location)
+        if not location or pure.is_absolute() or ".." in pure.parts or os.path.isabs(location):
+            raise UnsafeFile(f"{name} points its weights at '{location}', outside the submission")
+        _check_regular_file(path.parent / location, submission)
     local_functions = {function.domain for function in model.functions}
-    for graph in _graphs(model.graph):
-        for tensor in list(graph.initializer):
-            if tensor.data_location != onnx.TensorProto.EXTERNAL:
-                continue
-            location = next((entry.value for entry in tensor.external_data if entry.key == "location"), "")
-            pure = PurePosixPath(location)
-            if pure.is_absolute() or ".." in pure.parts or os.path.isabs(location):
-                raise UnsafeFile(f"{name} points its weights at '{location}', outside the submission")
-            _check_regular_file(path.parent / location, submission)
-        for node in graph.node:
-            if node.domain not in STANDARD_ONNX_DOMAINS | local_functions:
-                raise UnsafeFile(f"{name} uses the non-standard operator domain '{node.domain}'")
-    for function in model.functions:
-        for node in function.node:
-            if node.domain not in STANDARD_ONNX_DOMAINS | local_functions:
-                raise UnsafeFile(f"{name} uses the non-standard operator domain '{node.domain}'")
+    for domain in sorted(_operator_domains(model) - STANDARD_ONNX_DOMAINS - local_functions):
+        raise UnsafeFile(f"{name} uses the non-standard operator domain '{domain}'")
     return path

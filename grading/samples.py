@@ -14,7 +14,8 @@ import nbformat
 
 from grading.course import ASSIGNMENT
 
-# A learner's cheat: every cell that holds an assert is replaced before it runs (FACTS.md, reproduced).
+# A learner's cheat: every cell that holds an assert is replaced before it runs
+# (docs/design.md, "Grading with nbgrader").
 DISABLE_ASSERTS = """
 def _no_tests(lines):
     return ['print("all good")\\n'] if any("assert" in line for line in lines) else lines

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from nbgrader.api import Gradebook, MissingEntry
 
 from grading.course import ASSIGNMENT, autoflush_warnings_ignored
+from grading.verify import Verdict
+from helpers import contract
 from helpers.errors import Day26Error
 
 
@@ -36,15 +38,17 @@ class CellCheck:
 
 
 VERIFIED_CELLS = (
-    CellCheck("00-test-10", "00_start", "00-solution-3", "track.json"),
-    CellCheck("01-test-8", "01_baseline", "01-solution-5", "baseline.pth"),
-    CellCheck("02-test-7", "02_quantization", "02-solution-4", "quantized_dynamic.pth"),
-    CellCheck("02-test-11", "02_quantization", "02-solution-10", "quantized_static.onnx"),
-    CellCheck("03-test-6", "03_pruning", "03-solution-4", "pruned.pth"),
-    CellCheck("04-test-6", "04_onnx", "04-solution-4", "model.onnx"),
-    CellCheck("05-test-5", "05_combined", "05-solution-4", "optimized.onnx", ("file", "structure")),
-    CellCheck("05-test-9", "05_combined", "05-solution-7", "optimized.onnx", ("file", "size", "accuracy", "speed")),
-    CellCheck("05-test-12", "05_combined", "05-solution-11", "comparison.png"),
+    CellCheck("00-test-10", "00_start", "00-solution-3", contract.TRACK_CHOICE.file),
+    CellCheck("01-test-8", "01_baseline", "01-solution-5", contract.BASELINE.file),
+    CellCheck("02-test-7", "02_quantization", "02-solution-4", contract.QUANTIZED_DYNAMIC.file),
+    CellCheck("02-test-11", "02_quantization", "02-solution-10", contract.QUANTIZED_STATIC.file),
+    CellCheck("03-test-6", "03_pruning", "03-solution-4", contract.PRUNED.file),
+    CellCheck("04-test-6", "04_onnx", "04-solution-4", contract.ONNX_FP32.file),
+    CellCheck("05-test-5", "05_combined", "05-solution-4", contract.COMBINED.file, ("file", "structure")),
+    CellCheck(
+        "05-test-9", "05_combined", "05-solution-7", contract.COMBINED.file, ("file", "size", "accuracy", "speed")
+    ),
+    CellCheck("05-test-12", "05_combined", "05-solution-11", contract.COMPARISON_PLOT.file),
 )
 
 
@@ -65,22 +69,22 @@ class CellScore:
         return None not in (self.notebook_points, self.verifier_points) and self.notebook_points != self.verifier_points
 
 
-def verifier_points(cell: CellCheck, max_points: float, verdict: dict) -> tuple[float | None, str]:
-    """Points of ``cell`` from the verdict (``Verdict.as_dict()``), and why."""
+def verifier_points(cell: CellCheck, max_points: float, verdict: Verdict) -> tuple[float | None, str]:
+    """Points of ``cell`` from the verdict, and why."""
     paired = [
         check
-        for check in verdict.get("checks", [])
-        if check["artifact"] == cell.artifact and (not cell.checks or check["name"] in cell.checks)
+        for check in verdict.checks
+        if check.artifact == cell.artifact and (not cell.checks or check.name in cell.checks)
     ]
     if not paired:
-        why = "; ".join(c["reason"] for c in verdict.get("checks", []) if c["passed"] is False) or "nothing to check"
+        why = "; ".join(c.reason for c in verdict.checks if c.passed is False) or "nothing to check"
         return 0.0, f"{cell.artifact} was not verified: {why}"
-    failed = [check for check in paired if check["passed"] is False]
+    failed = [check for check in paired if check.passed is False]
     if failed:
-        return 0.0, "; ".join(f"{c['artifact']} {c['name']}: {c['measured']} ({c['reason']})" for c in failed)
-    if any(check["passed"] is None for check in paired):
-        return None, "; ".join(f"{c['artifact']} {c['name']}: {c['reason']}" for c in paired if c["passed"] is None)
-    return max_points, "verified: " + ", ".join(f"{c['name']} {c['measured']}" for c in paired)
+        return 0.0, "; ".join(f"{c.artifact} {c.name}: {c.measured} ({c.reason})" for c in failed)
+    if any(check.passed is None for check in paired):
+        return None, "; ".join(f"{c.artifact} {c.name}: {c.reason}" for c in paired if c.passed is None)
+    return max_points, "verified: " + ", ".join(f"{c.name} {c.measured}" for c in paired)
 
 
 def copy_scores(scratch: str, gradebook: str, learner: str) -> None:
@@ -117,7 +121,7 @@ def _answer_comment(book: Gradebook, cell: CellCheck, learner: str) -> object:
         ) from None
 
 
-def apply_verdict(gradebook: str, learner: str, verdict: dict, executed: set[str]) -> list[CellScore]:
+def apply_verdict(gradebook: str, learner: str, verdict: Verdict, executed: set[str]) -> list[CellScore]:
     """Write the verifier's points of every paired test cell into the gradebook; return them all.
 
     ``executed`` names the notebooks nbgrader ran to the end; the others' tests never ran.

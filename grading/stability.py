@@ -22,10 +22,11 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grading.thresholds import lane_settings
-from grading.verify import lane_comparison, verify_command
+from grading.verify import Verdict, lane_comparison, verify_command
+from helpers import contract
 from helpers.pipeline import run_pipeline
 from helpers.reference import ready_model
+from helpers.targets import lane_settings
 from helpers.tracks import Track
 
 
@@ -72,9 +73,9 @@ def _speed_of_optimized(submission: Path, verdict_file: Path) -> tuple[float, st
     """Verify ``submission`` in a fresh process; return the optimized model's speed-up and status."""
     command, environment = verify_command(submission, verdict_file)
     subprocess.run(command, capture_output=True, text=True, env=environment, timeout=900)
-    verdict = json.loads(verdict_file.read_text())
-    speed = next(c for c in verdict["checks"] if c["artifact"] == "optimized.onnx" and c["name"] == "speed")
-    return float(speed["measured"].split("x")[0]), speed["status"]
+    verdict = Verdict.from_dict(json.loads(verdict_file.read_text()))
+    speed = next(c for c in verdict.checks if c.artifact == contract.COMBINED.file and c.name == "speed")
+    return speed.value, speed.status
 
 
 def lane_stability(track: Track, runs: int, folder: Path, on_run=None) -> LaneStability:
@@ -82,10 +83,11 @@ def lane_stability(track: Track, runs: int, folder: Path, on_run=None) -> LaneSt
     reference = folder / "reference"
     shutil.rmtree(folder, ignore_errors=True)
     run_pipeline(track, reference / "artifacts")
-    (reference / "artifacts" / "track.json").write_text(json.dumps({"track": track.name}))
+    contract.TRACK_CHOICE.path(reference / "artifacts").write_text(json.dumps({"track": track.name}))
     unoptimized = folder / "unoptimized"
     shutil.copytree(reference, unoptimized)
-    shutil.copyfile(unoptimized / "artifacts" / "model.onnx", unoptimized / "artifacts" / "optimized.onnx")
+    artifacts = unoptimized / contract.ARTIFACTS_DIR
+    shutil.copyfile(contract.ONNX_FP32.path(artifacts), contract.COMBINED.path(artifacts))
     report = LaneStability(track.name, runs, lane_settings().guard_band)
     model, one_input = ready_model(track).model, track.example_batch(batch_size=1)
     for run in range(runs):

@@ -92,8 +92,8 @@ def _grades(course: Course, outcomes: list[Outcome]) -> dict[str, tuple]:
     """What grading decided per learner: the status and every cell's verified points."""
     grades = {}
     for outcome in outcomes:
-        record = read_record(course, outcome.learner) or {}
-        cells = tuple((cell["grade_id"], cell["verifier_points"]) for cell in record.get("cells", []))
+        record = read_record(course, outcome.learner)
+        cells = tuple((cell.grade_id, cell.verifier_points) for cell in record.cells) if record else ()
         grades[outcome.learner] = (outcome.status, cells)
     return grades
 
@@ -114,8 +114,8 @@ def measure_throughput(root: Path, out: Path, learners: int, workers: int, track
     differences = [learner for learner in serial if serial[learner] != parallel.get(learner)]
     report = Throughput(learners, workers, serial_seconds, parallel_seconds, not differences, differences)
     for outcome in serial_outcomes:
-        record = read_record(serial_course, outcome.learner) or {}
-        stages = record.get("stage_seconds", {})
+        record = read_record(serial_course, outcome.learner)
+        stages = record.stage_seconds if record else {}
         if outcome.status != REFUSED and stages:
             report.lane_seconds.append(stages.get("verify_speed", 0.0))
             report.execution_seconds.append(sum(stages.values()) - stages.get("verify_speed", 0.0))

@@ -33,7 +33,7 @@ from torch import nn
 
 from grading.hidden import hidden_split
 from grading.safety import UnsafeFile, checked_artifact, checked_onnx
-from grading.thresholds import Threshold, lane_settings, threshold_for
+from helpers import contract
 from helpers.artifacts import load_int8_into, load_into
 from helpers.bench import Comparison, compare_latency
 from helpers.data import Dataset
@@ -42,6 +42,7 @@ from helpers.export import check_parity
 from helpers.measure import accuracy, count_onnx_parameters, count_parameters, size_on_disk, sparsity
 from helpers.reference import ready_model
 from helpers.runtime import open_session
+from helpers.targets import Threshold, judge, lane_settings, threshold_for
 from helpers.tracks import Track, get_track
 
 LANE_ATTEMPTS = 3
@@ -49,7 +50,6 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MAX_STRUCTURED_FRACTION = 0.9  # optimized.onnx keeps fewer than this fraction of the reference's weights
 CHOOSE_TRACK = "run the cell that calls choose_track(TRACK) in notebook 00_start"
 LOST_ACCURACY = "too much accuracy lost: prune less, fine-tune longer or calibrate on more data"
-PARTS = ("all", "measure", "speed")  # every check; every check but speed; the speed checks alone
 
 
 @dataclass
@@ -62,10 +62,16 @@ class Check:
     target: str
     passed: bool | None  # None: needs review (speed stayed inside the guard band)
     reason: str = ""
+    value: float | None = None  # the measured figure as a number (x smaller, x faster, fraction, ...)
 
     @property
     def status(self) -> str:
         return {True: "pass", False: "FAIL", None: "review"}[self.passed]
+
+    @classmethod
+    def from_dict(cls, content: dict) -> Check:
+        """A check as stored by :meth:`Verdict.as_dict` (its ``status`` is derived, so left out)."""
+        return cls(**{key: value for key, value in content.items() if key != "status"})
 
 
 @dataclass
@@ -95,6 +101,12 @@ class Verdict:
             "figures": self.figures,
         }
 
+    @classmethod
+    def from_dict(cls, content: dict) -> Verdict:
+        """A verdict as written by :meth:`as_dict` (``day26 verify --json``, the grade records)."""
+        checks = [Check.from_dict(check) for check in content.get("checks", [])]
+        return cls(content["submission"], content["track"], checks, content.get("lane", {}), content.get("figures", {}))
+
     def table(self) -> str:
         lines = [f"{self.submission} ({self.track} track)"]
         for check in self.checks:
@@ -113,16 +125,17 @@ def _track_check(submission: Path, track_name: str | None) -> tuple[Track | None
     """
     if track_name:
         track = get_track(track_name)
-        return track, Check("track.json", "track", f"{track.name} (given)", "a known track", True)
+        return track, Check(contract.TRACK_CHOICE.file, "track", f"{track.name} (given)", "a known track", True)
     try:
-        choice = checked_artifact(submission, "track.json")
+        choice = checked_artifact(submission, contract.TRACK_CHOICE.file)
         track = get_track(json.loads(choice.read_text())["track"])
     except UnsafeFile as error:
-        return None, Check("track.json", "track", "none", "a known track", False, f"{error}: {CHOOSE_TRACK}")
+        reason = f"{error}: {CHOOSE_TRACK}"
+        return None, Check(contract.TRACK_CHOICE.file, "track", "none", "a known track", False, reason)
     except (OSError, ValueError, KeyError, TypeError, Day26Error):
         reason = f"track.json does not name images, text or tabular: {CHOOSE_TRACK}"
-        return None, Check("track.json", "track", "unreadable", "a known track", False, reason)
-    return track, Check("track.json", "track", track.name, "a known track", True)
+        return None, Check(contract.TRACK_CHOICE.file, "track", "unreadable", "a known track", False, reason)
+    return track, Check(contract.TRACK_CHOICE.file, "track", track.name, "a known track", True)
 
 
 class _Context:
@@ -143,7 +156,7 @@ class _Context:
     def baseline_bytes(self) -> int:
         """Bytes on disk of the reference model's state_dict, as baseline.pth is saved."""
         with tempfile.TemporaryDirectory() as folder:
-            baseline_file = Path(folder) / "baseline.pth"
+            baseline_file = contract.BASELINE.path(folder)
             torch.save(self.reference.state_dict(), baseline_file)
             return size_on_disk(baseline_file)
 
@@ -151,7 +164,7 @@ class _Context:
 def _accuracy_check(ctx: _Context, artifact: str, model: object, t: Threshold, advice: str = LOST_ACCURACY) -> Check:
     value = ctx.accuracies[artifact] = accuracy(model, ctx.hidden)
     change = 100.0 * (value - ctx.reference_accuracy)  # points, on the same hidden samples
-    ok = -change <= t.max_accuracy_drop
+    ok = judge(t, accuracy_drop_points=-change)[0].passed
     return Check(
         artifact,
         "accuracy",
@@ -159,14 +172,15 @@ def _accuracy_check(ctx: _Context, artifact: str, model: object, t: Threshold, a
         f"lose <= {t.max_accuracy_drop:g} pts",
         ok,
         "" if ok else advice,
+        value,
     )
 
 
 def _size_check(ctx: _Context, artifact: str, path: Path, t: Threshold) -> Check:
     ratio = ctx.baseline_bytes / size_on_disk(path)
-    ok = ratio >= t.min_size_reduction
+    ok = judge(t, size_reduction=ratio)[0].passed
     reason = "" if ok else "not small enough: quantize the weights or remove channels"
-    return Check(artifact, "size", f"{ratio:.2f}x smaller", f">= {t.min_size_reduction:g}x", ok, reason)
+    return Check(artifact, "size", f"{ratio:.2f}x smaller", f">= {t.min_size_reduction:g}x", ok, reason, ratio)
 
 
 def lane_comparison(
@@ -193,13 +207,9 @@ def _speed_check(ctx: _Context, artifact: str, session: object, t: Threshold, ve
                 "artifact_ms": comparison.candidate.samples_ms,
             }
         )
-        if comparison.speedup >= t.min_speedup * (1 + band):
-            passed: bool | None = True
+        passed = judge(t, speedup=comparison.speedup, band=band)[0].passed
+        if passed is not None:  # met or missed; inside the band: measure again
             break
-        if comparison.speedup <= t.min_speedup * (1 - band):
-            passed = False
-            break
-        passed = None
     verdict.lane[artifact] = {"threads": ctx.threads, "guard_band": band, "attempts": attempts}
     speedup = statistics.median(attempt["speedup"] for attempt in attempts)
     verdict.figures.setdefault(artifact, {}).update(
@@ -211,7 +221,7 @@ def _speed_check(ctx: _Context, artifact: str, session: object, t: Threshold, ve
         False: "not fast enough: remove channels, or use INT8 that runs fast on this CPU",
         None: f"within {band:.0%} of the target after {LANE_ATTEMPTS} attempts: an instructor decides",
     }
-    return Check(artifact, "speed", f"{speedup:.2f}x faster", f">= {t.min_speedup:g}x", passed, reason[passed])
+    return Check(artifact, "speed", f"{speedup:.2f}x faster", f">= {t.min_speedup:g}x", passed, reason[passed], speedup)
 
 
 def _refused(artifact: str, error: Exception) -> Check:
@@ -229,7 +239,7 @@ def _loaded(ctx: _Context, verdict: Verdict, name: str, load: Callable) -> tuple
 
 
 def _verify_baseline(ctx: _Context, verdict: Verdict) -> None:
-    name, t = "baseline.pth", threshold_for(ctx.track.name, "baseline")
+    name, t = contract.BASELINE.file, threshold_for(ctx.track.name, contract.BASELINE.target)
     loaded = _loaded(ctx, verdict, name, load_into)
     if loaded is None:
         return
@@ -239,7 +249,7 @@ def _verify_baseline(ctx: _Context, verdict: Verdict) -> None:
 
 
 def _verify_quantized(ctx: _Context, verdict: Verdict) -> None:
-    name, t = "quantized_dynamic.pth", threshold_for(ctx.track.name, "quantized_dynamic")
+    name, t = contract.QUANTIZED_DYNAMIC.file, threshold_for(ctx.track.name, contract.QUANTIZED_DYNAMIC.target)
     loaded = _loaded(ctx, verdict, name, load_int8_into)
     if loaded is None:
         return
@@ -264,11 +274,11 @@ def _verify_quantized(ctx: _Context, verdict: Verdict) -> None:
 def _verify_static(ctx: _Context, verdict: Verdict) -> None:
     """Static (calibrated) ONNX Runtime INT8: part of the images track only."""
     if ctx.track.name == "images":
-        _verify_onnx(ctx, verdict, "quantized_static.onnx", "quantized_static")
+        _verify_onnx(ctx, verdict, contract.QUANTIZED_STATIC)
         return
     verdict.checks.append(
         Check(
-            "quantized_static.onnx",
+            contract.QUANTIZED_STATIC.file,
             "track",
             "not used",
             "images track only",
@@ -279,30 +289,22 @@ def _verify_static(ctx: _Context, verdict: Verdict) -> None:
 
 
 def _verify_pruned(ctx: _Context, verdict: Verdict) -> None:
-    name, t = "pruned.pth", threshold_for(ctx.track.name, "pruned")
+    name, t = contract.PRUNED.file, threshold_for(ctx.track.name, contract.PRUNED.target)
     loaded = _loaded(ctx, verdict, name, load_into)
     if loaded is None:
         return
     _, model = loaded
     measured = sparsity(model).overall
-    ok = measured >= t.min_sparsity
-    verdict.checks.append(
-        Check(
-            name,
-            "sparsity",
-            f"{measured:.1%}",
-            f">= {t.min_sparsity:.0%}",
-            ok,
-            "" if ok else "prune a larger fraction of the weights",
-        )
-    )
+    ok = judge(t, sparsity=measured)[0].passed
+    reason = "" if ok else "prune a larger fraction of the weights"
+    verdict.checks.append(Check(name, "sparsity", f"{measured:.1%}", f">= {t.min_sparsity:.0%}", ok, reason, measured))
     verdict.checks.append(_accuracy_check(ctx, name, model, t))
 
 
 def _learner_fp32_model(ctx: _Context):
     """The learner's own FP32 model (baseline.pth) for the parity check, else the reference."""
     try:
-        return load_into(ctx.track.build_model, checked_artifact(ctx.submission, "baseline.pth"))
+        return load_into(ctx.track.build_model, checked_artifact(ctx.submission, contract.BASELINE.file))
     except (UnsafeFile, Day26Error):
         return ctx.reference
 
@@ -317,10 +319,10 @@ def _structure_check(ctx: _Context, artifact: str, path: Path) -> Check:
     return Check(artifact, "structure", f"{stored:,} weights", f"< {limit:,.0f}", ok, reason)
 
 
-def _verify_onnx(ctx: _Context, verdict: Verdict, name: str, artifact: str, part: str = "all") -> None:
+def _verify_onnx(ctx: _Context, verdict: Verdict, artifact: contract.Artifact, part: str = "all") -> None:
     """Check one ONNX artifact. ``part`` "speed" runs only its speed check (a file that cannot be
     loaded is then skipped in silence: the "measure" part reports it)."""
-    t = threshold_for(ctx.track.name, artifact)
+    name, t = artifact.file, threshold_for(ctx.track.name, artifact.target)
     try:
         path = checked_onnx(ctx.submission, name)
         session = open_session(path, ctx.threads)
@@ -338,23 +340,18 @@ def _verify_onnx(ctx: _Context, verdict: Verdict, name: str, artifact: str, part
             verdict.checks.append(_speed_check(ctx, name, session, t, verdict))
         return
     if t.max_parity_difference:
-        parity = check_parity(_learner_fp32_model(ctx), path, ctx.hidden.model_inputs(0, 16), t.max_parity_difference)
+        difference = check_parity(_learner_fp32_model(ctx), path, ctx.hidden.model_inputs(0, 16)).max_abs_difference
+        ok = judge(t, parity_difference=difference)[0].passed
+        reason = "" if ok else "the ONNX model does not compute what your model does"
         verdict.checks.append(
-            Check(
-                name,
-                "parity",
-                f"{parity.max_abs_difference:.1e}",
-                f"<= {t.max_parity_difference:g}",
-                parity.passed,
-                "" if parity.passed else "the ONNX model does not compute what your model does",
-            )
+            Check(name, "parity", f"{difference:.1e}", f"<= {t.max_parity_difference:g}", ok, reason, difference)
         )
-    if artifact == "optimized":
+    if artifact == contract.COMBINED:
         verdict.checks.append(_structure_check(ctx, name, path))
     if t.min_size_reduction:
         verdict.checks.append(_size_check(ctx, name, path, t))
     verdict.checks.append(_accuracy_check(ctx, name, session, t))
-    if artifact == "optimized":
+    if artifact == contract.COMBINED:
         verdict.figures.setdefault(name, {}).update(size_bytes=size_on_disk(path), accuracy=ctx.accuracies[name])
         verdict.figures.setdefault("reference", {}).update(
             size_bytes=ctx.baseline_bytes, accuracy=ctx.reference_accuracy
@@ -365,7 +362,7 @@ def _verify_onnx(ctx: _Context, verdict: Verdict, name: str, artifact: str, part
 
 def _verify_plot(ctx: _Context, verdict: Verdict) -> None:
     """comparison.png must be a real PNG image: the signature, then the IHDR chunk with its size."""
-    name = "comparison.png"
+    name = contract.COMPARISON_PLOT.file
     try:
         with checked_artifact(ctx.submission, name).open("rb") as file:
             head = file.read(24)
@@ -400,15 +397,15 @@ def verify_submission(
     ctx = _Context(submission, track, threads)
     verdict = Verdict(str(submission), track.name, [track_check])
     if part == "speed":
-        _verify_onnx(ctx, verdict, "optimized.onnx", "optimized", part)
+        _verify_onnx(ctx, verdict, contract.COMBINED, part)
         _show_paths_from_the_submission(verdict, submission)
         return verdict
     _verify_baseline(ctx, verdict)  # the checks in notebook order, 00 to 05
     _verify_quantized(ctx, verdict)
     _verify_static(ctx, verdict)
     _verify_pruned(ctx, verdict)
-    _verify_onnx(ctx, verdict, "model.onnx", "onnx")
-    _verify_onnx(ctx, verdict, "optimized.onnx", "optimized", part)
+    _verify_onnx(ctx, verdict, contract.ONNX_FP32)
+    _verify_onnx(ctx, verdict, contract.COMBINED, part)
     _verify_plot(ctx, verdict)
     _show_paths_from_the_submission(verdict, submission)
     return verdict
@@ -421,25 +418,24 @@ def _show_paths_from_the_submission(verdict: Verdict, submission: Path) -> None:
             check.reason = check.reason.replace(prefix, "")
 
 
-def merge_parts(measured: dict, timed: dict) -> dict:
-    """One verdict (as JSON) from the "measure" and "speed" parts: each speed check goes right after
-    the accuracy check of its artifact, as a whole run of the verifier would place it."""
-    checks = list(measured["checks"])
-    for speed in (check for check in timed.get("checks", []) if check["name"] == "speed"):
-        places = [i for i, check in enumerate(checks) if check["artifact"] == speed["artifact"]]
+def merge_parts(measured: Verdict, timed: Verdict) -> Verdict:
+    """One verdict from the "measure" and "speed" parts: each speed check goes right after the
+    accuracy check of its artifact, as a whole run of the verifier would place it."""
+    checks = list(measured.checks)
+    for speed in (check for check in timed.checks if check.name == "speed"):
+        places = [i for i, check in enumerate(checks) if check.artifact == speed.artifact]
         checks.insert(places[-1] + 1 if places else len(checks), speed)
-    figures = {key: dict(value) for key, value in measured.get("figures", {}).items()}
-    for key, value in timed.get("figures", {}).items():
+    figures = {key: dict(value) for key, value in measured.figures.items()}
+    for key, value in timed.figures.items():
         figures.setdefault(key, {}).update(value)
-    passed = bool(checks) and all(check["status"] == "pass" for check in checks)
-    return measured | {"checks": checks, "lane": timed.get("lane", {}), "figures": figures, "passed": passed}
+    return Verdict(measured.submission, measured.track, checks, dict(timed.lane), figures)
 
 
 def verify_command(submission: Path, out: Path, part: str = "all") -> tuple[list[str], dict[str, str]]:
     """The command line and environment that verify ``submission`` in a fresh process, writing
     the verdict as JSON to ``out``. The environment drops TORCH_FORCE_* (weights-only loading is
     always on in the verifier)."""
-    command = [sys.executable, "-m", "helpers.cli", "verify", str(submission), "--json", "--out", str(out)]
+    command = [sys.executable, "-m", "grading.cli", "verify", str(submission), "--json", "--out", str(out)]
     command += ["--part", part]
     environment = {key: value for key, value in os.environ.items() if not key.startswith("TORCH_FORCE")}
     return command, environment

@@ -1,4 +1,4 @@
-"""Latency, measured by one fixed protocol (DESIGN.md), for PyTorch modules and ORT sessions.
+"""Latency, measured by one fixed protocol (docs/design.md), for PyTorch modules and ORT sessions.
 
 The protocol:
 
@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from helpers.runtime import as_numpy
-from helpers.train import torch_threads
+from helpers.threads import torch_threads
 
 Runner = Callable[[], object]
 
@@ -217,14 +217,3 @@ def compare_latency(
         Measurement(labels[1], samples_b, _threads_of(candidate, threads), len(inputs), _runtime_of(candidate)),
         ratios,
     )
-
-
-def latency_table(measurements: list[Measurement]) -> str:
-    """A readable table of several measurements, with the settings they ran under."""
-    header = f"{'model':<22} {'median ms':>10} {'p90 ms':>8} {'IQR ms':>8} {'calls':>6} {'runtime':>12} {'threads':>7}"
-    rows = [
-        f"{m.label:<22} {m.median_ms:>10.3f} {m.p90_ms:>8.3f} {m.iqr_ms:>8.3f} {len(m.samples_ms):>6} "
-        f"{m.runtime:>12} {m.threads:>7}"
-        for m in measurements
-    ]
-    return "\n".join([header, "-" * len(header), *rows])

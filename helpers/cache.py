@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 
 from helpers.data import Dataset
+from helpers.files import replaced_atomically
 
 
 def home() -> Path:
@@ -38,10 +39,8 @@ def cached_dataset(key: str, make: Callable[[], Dataset]) -> Dataset:
             pass  # a damaged cache file: make the data again below
     dataset = make()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(f".{os.getpid()}.partial")
-        torch.save({"inputs": dataset.inputs, "labels": dataset.labels, "name": dataset.name}, partial)
-        os.replace(partial, path)
+        with replaced_atomically(path) as partial:
+            torch.save({"inputs": dataset.inputs, "labels": dataset.labels, "name": dataset.name}, partial)
     except OSError:
         pass  # not writable: use the data without caching it
     return dataset

@@ -19,7 +19,7 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 from helpers.errors import file_error
-from helpers.report import read_results, tradeoff_scatter
+from helpers.report import VariantResult, read_results, tradeoff_scatter
 
 SELF_MEASURED = "self-measured: timed by the learner's own notebook on their own machine, not checked by the grader"
 
@@ -37,34 +37,34 @@ class CardRow:
     change_points: float
 
 
-def card_rows(records: list[dict]) -> list[CardRow]:
+def card_rows(records: list[VariantResult]) -> list[CardRow]:
     """The card's rows, with ratios against the first record (the baseline)."""
     base = records[0]
     return [
         CardRow(
-            variant=record["variant"],
-            size_mb=record["size_bytes"] / 1e6,
-            times_smaller=base["size_bytes"] / record["size_bytes"],
-            latency_ms=record["latency_ms"]["median"],
-            times_faster=record["speedup_vs_baseline"],
-            accuracy_percent=100 * record["accuracy"],
-            change_points=100 * (record["accuracy"] - base["accuracy"]),
+            variant=record.variant,
+            size_mb=record.size_bytes / 1e6,
+            times_smaller=base.size_bytes / record.size_bytes,
+            latency_ms=record.median_ms,
+            times_faster=record.speedup_vs_baseline,
+            accuracy_percent=100 * record.accuracy,
+            change_points=100 * (record.accuracy - base.accuracy),
         )
         for record in records
     ]
 
 
-def _machine_line(record: dict) -> str:
-    machine = record.get("machine", {})
-    threads = record["latency_ms"].get("threads", "?")
+def _machine_line(record: VariantResult) -> str:
+    machine = record.machine
+    threads = record.latency_ms.get("threads", "?")
     return f"{machine.get('processor', 'unknown CPU')}, {machine.get('cores', '?')} cores; batch 1, {threads} thread(s)"
 
 
-def card_markdown(records: list[dict]) -> str:
+def card_markdown(records: list[VariantResult]) -> str:
     """The Markdown table of the card (paste it into Teams)."""
     first = records[0]
     lines = [
-        f"**Day 26, {first['track']} track**: {_machine_line(first)}",
+        f"**Day 26, {first.track} track**: {_machine_line(first)}",
         "",
         "| variant | size MB | smaller | latency ms | faster | accuracy | change |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
@@ -78,7 +78,7 @@ def card_markdown(records: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def card_figure(records: list[dict]) -> Figure:
+def card_figure(records: list[VariantResult]) -> Figure:
     """Latency (x, ms) against size (y, MB), one point per variant, coloured by accuracy (%)."""
     rows = card_rows(records)
     figure = Figure(figsize=(7, 5), layout="constrained")
@@ -90,7 +90,7 @@ def card_figure(records: list[dict]) -> Figure:
         [row.variant for row in rows],
     )
     first = records[0]
-    title = f"Day 26, {first['track']} track\n{_machine_line(first)}"
+    title = f"Day 26, {first.track} track\n{_machine_line(first)}"
     title += "\nself-measured by the learner, not checked by the grader"
     axis.set_title(title, fontsize=10)
     return figure

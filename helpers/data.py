@@ -176,19 +176,6 @@ def make_reviews(count: int, seed: int) -> Dataset:
 
 # ----------------------------------------------------------------------------- tabular
 
-STOCK_FEATURE_NAMES = (
-    "return_1d",
-    "return_5d",
-    "return_20d",
-    "price_vs_ma5",
-    "price_vs_ma20",
-    "ma5_vs_ma20",
-    "volatility_5d",
-    "volatility_20d",
-    "volume_z",
-    "range_1d",
-)
-
 
 def _moving_average(values: torch.Tensor, window: int) -> torch.Tensor:
     """Trailing mean over ``window`` days along the last axis (the first days use fewer)."""
@@ -232,16 +219,16 @@ def _raw_stock_features(count: int, seed: int) -> tuple[torch.Tensor, torch.Tens
     day_range = returns.abs() + volatility * regime_vol * torch.rand(stocks, days, generator=generator)
     features = torch.stack(
         [
-            returns,
-            return_5d,
-            return_20d,
-            price / ma5 - 1,
-            price / ma20 - 1,
-            ma5 / ma20 - 1,
-            vol5,
-            vol20,
-            volume_z,
-            day_range,
+            returns,  # return over 1 day
+            return_5d,  # over 5 days
+            return_20d,  # over 20 days
+            price / ma5 - 1,  # price against its 5-day moving average
+            price / ma20 - 1,  # against its 20-day moving average
+            ma5 / ma20 - 1,  # the two averages against each other
+            vol5,  # volatility over 5 days
+            vol20,  # over 20 days
+            volume_z,  # trading volume, standardized
+            day_range,  # the day's high-low range
         ],
         dim=-1,
     )

@@ -1,7 +1,7 @@
 """ONNX export and a parity check against PyTorch.
 
 ``torch.onnx.export`` uses the dynamo exporter today. Three things differ from older
-tutorials (FACTS.md):
+tutorials (docs/design.md, "Measured facts"):
 
 - weights go to a second file ``model.onnx.data`` unless ``external_data=False``; we always
   write one self-contained file, so the file you copy is the whole model;

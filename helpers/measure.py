@@ -22,46 +22,22 @@ from torch import nn
 
 from helpers.data import Dataset
 from helpers.errors import file_error
+from helpers.onnx_files import external_locations, load_graph_only, model_tensors
 from helpers.quantize import portable_state_dict
 
 # ----------------------------------------------------------------------------- size on disk
 
 
-def _onnx_tensors(graph: onnx.GraphProto) -> Iterator[onnx.TensorProto]:
-    """Every tensor stored in a graph: initializers, constant attributes, and subgraphs."""
-    yield from graph.initializer
-    for node in graph.node:
-        for attribute in node.attribute:
-            if attribute.HasField("t"):
-                yield attribute.t
-            yield from attribute.tensors
-            if attribute.HasField("g"):
-                yield from _onnx_tensors(attribute.g)
-            for subgraph in attribute.graphs:
-                yield from _onnx_tensors(subgraph)
-
-
-def _load_onnx_graph_only(path: Path) -> onnx.ModelProto:
-    """Load an ONNX file without its external weights, or raise a clear error."""
-    try:
-        return onnx.load(str(path), load_external_data=False)
-    except Exception as error:  # onnx raises several types for a damaged file
-        raise file_error(path, f"is not a readable ONNX model ({type(error).__name__})", "Export it again.") from None
-
-
 def referenced_files(path: str | Path) -> list[Path]:
-    """The files an artifact needs: the file itself, plus ONNX external-data files."""
+    """The files an artifact needs: the file itself, plus every file an ONNX model's tensors are
+    stored in (see :mod:`helpers.onnx_files`)."""
     path = Path(path)
     if not path.is_file():
         raise file_error(path, "does not exist", "Check the path, or create the artifact first.")
-    files = [path]
     if path.suffix != ".onnx":
-        return files
-    model = _load_onnx_graph_only(path)
-    for tensor in _onnx_tensors(model.graph):
-        if tensor.data_location != onnx.TensorProto.EXTERNAL:
-            continue
-        location = next((entry.value for entry in tensor.external_data if entry.key == "location"), "")
+        return [path]
+    files = [path]
+    for location in external_locations(load_graph_only(path)):
         data_file = path.parent / location
         if not data_file.is_file():
             raise file_error(
@@ -77,11 +53,6 @@ def referenced_files(path: str | Path) -> list[Path]:
 def size_on_disk(path: str | Path) -> int:
     """Bytes on disk of an artifact: the file plus every file it references."""
     return sum(file.stat().st_size for file in referenced_files(path))
-
-
-def megabytes(size_bytes: int) -> float:
-    """Bytes to megabytes (MB = 1,000,000 bytes)."""
-    return size_bytes / 1_000_000
 
 
 # ----------------------------------------------------------------------------- parameters
@@ -117,9 +88,9 @@ def count_onnx_parameters(path: str | Path) -> int:
     subgraphs. An INT8 weight counts once, like the FP32 weight it replaced, so the count of a
     quantized model (QDQ or dynamic) is that of the model it was made from.
     """
-    model = _load_onnx_graph_only(Path(path))
+    model = load_graph_only(path)
     skip = ("_scale", "_zero_point", "scale", "zero_point")
-    return sum(int(np.prod(tensor.dims)) for tensor in _onnx_tensors(model.graph) if not tensor.name.endswith(skip))
+    return sum(int(np.prod(tensor.dims)) for tensor in model_tensors(model) if not tensor.name.endswith(skip))
 
 
 # ----------------------------------------------------------------------------- sparsity

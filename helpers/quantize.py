@@ -1,6 +1,6 @@
 """INT8 quantization: PyTorch dynamic, ONNX Runtime dynamic, ONNX Runtime static (calibrated).
 
-Which one pays off depends on the layers (FACTS.md, measured on this kind of machine):
+Which one pays off depends on the layers (docs/design.md, "Measured facts"):
 
 - PyTorch ``quantize_dynamic`` converts Linear and LSTM layers only. It silently skips
   Conv2d, so a CNN barely shrinks; an Embedding table stays FP32 too.

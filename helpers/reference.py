@@ -19,6 +19,7 @@ from torch import nn
 from helpers.artifacts import load_into
 from helpers.cache import home
 from helpers.errors import file_error
+from helpers.files import replaced_atomically, write_text_atomically
 from helpers.measure import accuracy
 from helpers.tracks import Track
 from helpers.train import train
@@ -70,10 +71,8 @@ def ready_model(
     train(model, track.train_data(), track.training, seed=TRAINING_SEED, on_epoch=on_epoch)
     seconds = time.perf_counter() - started
     val_accuracy = accuracy(model, track.val_data())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
-    torch.save(model.state_dict(), temporary)
-    temporary.replace(path)  # never leave a half-written model behind
+    with replaced_atomically(path) as temporary:  # never leave a half-written model behind
+        torch.save(model.state_dict(), temporary)
     info = {"track": track.name, "val_accuracy": val_accuracy, "seconds_to_train": seconds, "torch": torch.__version__}
-    info_path.write_text(json.dumps(info, indent=2))
+    write_text_atomically(info_path, json.dumps(info, indent=2))
     return ReadyModel(track, model, path, val_accuracy, seconds)

@@ -22,7 +22,9 @@ import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from helpers.contract import day_order
 from helpers.errors import file_error
+from helpers.files import write_text_atomically
 
 RESULTS_SCHEMA = "day26-results/1"
 
@@ -71,36 +73,51 @@ class VariantResult:
     machine: dict = field(default_factory=machine_description)
     measured_at: str = field(default_factory=lambda: datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"))
 
+    @classmethod
+    def from_dict(cls, record: dict) -> VariantResult:
+        """A record as read back from results.json (unknown keys are an error: TypeError)."""
+        return cls(**record)
 
-def read_results(path: str | Path) -> list[dict]:
-    """The records of a results.json file ([] if it does not exist yet)."""
+    @property
+    def median_ms(self) -> float:
+        """Median latency at batch 1, in milliseconds."""
+        return self.latency_ms["median"]
+
+
+def read_results(path: str | Path) -> list[VariantResult]:
+    """The records of a results.json file in the day's order, baseline first ([] if there is no file yet).
+
+    Records are kept by variant, so re-running a notebook replaces its record; the order comes
+    from :data:`helpers.contract.VARIANT_ORDER`, not from the order the notebooks were run in.
+    """
     path = Path(path)
     if not path.exists():
         return []
     try:
         content = json.loads(path.read_text())
-        records = content["records"]
+        records = [VariantResult.from_dict(record) for record in content["records"]]
     except (json.JSONDecodeError, KeyError, TypeError):
         raise file_error(path, "is not a Day 26 results file", "Delete it and run the notebooks again.") from None
-    return records
+    return sorted(records, key=lambda record: day_order(record.variant))
+
+
+def records_by_variant(path: str | Path) -> dict[str, VariantResult]:
+    """The records of a results.json file, keyed by variant name."""
+    return {record.variant: record for record in read_results(path)}
 
 
 def record_result(path: str | Path, result: VariantResult) -> None:
     """Add ``result`` to results.json, replacing an earlier record of the same variant.
 
-    The file is written to a temporary name first and then renamed, so an interrupted
-    run never leaves a half-written file.
+    The file is replaced in one step, so an interrupted run never leaves a half-written file.
     """
-    path = Path(path)
-    records = [record for record in read_results(path) if record["variant"] != result.variant]
-    records.append(asdict(result))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps({"schema": RESULTS_SCHEMA, "records": records}, indent=2))
-    temporary.replace(path)
+    records = [record for record in read_results(path) if record.variant != result.variant]
+    records = sorted([*records, result], key=lambda record: day_order(record.variant))
+    content = {"schema": RESULTS_SCHEMA, "records": [asdict(record) for record in records]}
+    write_text_atomically(path, json.dumps(content, indent=2))
 
 
-def summary_table(records: list[dict]) -> str:
+def summary_table(records: list[VariantResult]) -> str:
     """A plain-text table of all variants, with ratios against the first record (the baseline)."""
     if not records:
         return "(no results yet)"
@@ -111,32 +128,32 @@ def summary_table(records: list[dict]) -> str:
     )
     lines = [header, "-" * len(header)]
     for record in records:
-        drop = 100.0 * (record["accuracy"] - base["accuracy"])
+        drop = 100.0 * (record.accuracy - base.accuracy)
         lines.append(
-            f"{record['variant']:<18} {record['size_bytes'] / 1e6:>8.3f} "
-            f"{base['size_bytes'] / record['size_bytes']:>7.1f}x "
-            f"{record['latency_ms']['median']:>10.3f} {record['latency_ms']['p90']:>8.3f} "
-            f"{record['speedup_vs_baseline']:>6.2f}x {100 * record['accuracy']:>8.2f}% {drop:>+6.2f} "
-            f"{record['params']:>10,} {100 * record['sparsity']:>7.1f}%"
+            f"{record.variant:<18} {record.size_bytes / 1e6:>8.3f} "
+            f"{base.size_bytes / record.size_bytes:>7.1f}x "
+            f"{record.latency_ms['median']:>10.3f} {record.latency_ms['p90']:>8.3f} "
+            f"{record.speedup_vs_baseline:>6.2f}x {100 * record.accuracy:>8.2f}% {drop:>+6.2f} "
+            f"{record.params:>10,} {100 * record.sparsity:>7.1f}%"
         )
     first = records[0]
     lines.append(
-        f"track {first['track']}; batch {first['latency_ms']['batch_size']}; "
-        f"{first['latency_ms']['threads']} thread(s) for PyTorch and ONNX Runtime; "
-        f"'faster' = median of interleaved per-block ratios against {first['variant']}; "
+        f"track {first.track}; batch {first.latency_ms['batch_size']}; "
+        f"{first.latency_ms['threads']} thread(s) for PyTorch and ONNX Runtime; "
+        f"'faster' = median of interleaved per-block ratios against {first.variant}; "
         f"'change' = accuracy change in points"
     )
     return "\n".join(lines)
 
 
-def comparison_figure(records: list[dict], title: str = "") -> Figure:
+def comparison_figure(records: list[VariantResult], title: str = "") -> Figure:
     """Bar charts of latency, size and accuracy for every variant (baseline first)."""
-    names = [record["variant"] for record in records]
+    names = [record.variant for record in records]
     colours = ["#8c8c8c"] + ["#4c72b0"] * (len(records) - 2) + ["#c44e52"] if len(records) > 1 else ["#8c8c8c"]
     panels = [
-        ("Latency, median (ms)", [r["latency_ms"]["median"] for r in records], "{:.2f}"),
-        ("Size on disk (MB)", [r["size_bytes"] / 1e6 for r in records], "{:.2f}"),
-        ("Accuracy (%)", [100 * r["accuracy"] for r in records], "{:.1f}"),
+        ("Latency, median (ms)", [r.median_ms for r in records], "{:.2f}"),
+        ("Size on disk (MB)", [r.size_bytes / 1e6 for r in records], "{:.2f}"),
+        ("Accuracy (%)", [100 * r.accuracy for r in records], "{:.1f}"),
     ]
     figure = Figure(figsize=(15, 4.8), layout="constrained")
     axes = figure.subplots(1, 3)
@@ -151,10 +168,9 @@ def comparison_figure(records: list[dict], title: str = "") -> Figure:
         axes[2].set_ylim(max(0.0, min(accuracies) - 5.0), min(100.0, max(accuracies) + 2.0))
     if records:
         first = records[0]
-        threads = first["latency_ms"]["threads"]
+        threads = first.latency_ms["threads"]
         figure.suptitle(
-            title
-            or f"Day 26, {first['track']} track: batch 1, {threads} thread(s), {first['machine'].get('processor', '')}"
+            title or f"Day 26, {first.track} track: batch 1, {threads} thread(s), {first.machine.get('processor', '')}"
         )
     return figure
 
@@ -187,7 +203,7 @@ def tradeoff_scatter(
     return axis
 
 
-def save_comparison_plot(records: list[dict], path: str | Path) -> Path:
+def save_comparison_plot(records: list[VariantResult], path: str | Path) -> Path:
     """Draw :func:`comparison_figure` and save it as a PNG."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

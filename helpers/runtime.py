@@ -2,7 +2,7 @@
 
 ONNX Runtime's defaults use every core and keep idle threads spinning, which makes it look
 faster than a single-threaded PyTorch model and slows down anything that runs beside it.
-Here every session gets a fixed thread count and no spinning (see FACTS.md).
+Here every session gets a fixed thread count and no spinning (docs/design.md, "Measured facts").
 """
 
 from __future__ import annotations

@@ -8,7 +8,6 @@ training runs on a fixed number of threads, so the same call gives the same mode
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -16,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from helpers.data import Dataset
+from helpers.threads import torch_threads
 
 
 @dataclass(frozen=True)
@@ -26,17 +26,6 @@ class TrainingRecipe:
     batch_size: int
     learning_rate: float
     weight_decay: float = 1e-4
-
-
-@contextmanager
-def torch_threads(threads: int):
-    """Run the enclosed code with ``threads`` PyTorch threads, then restore the old setting."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def train(

@@ -1,33 +1,39 @@
-"""What the notebooks share: the chosen track, the artifacts folder, the day's checklist,
-and showing a learner's figures against the targets.
+"""What the notebooks share: the chosen track, the opening of every notebook, the day's checklist,
+and a learner's figures against the targets.
 
-The track chosen in ``00_start`` is saved in ``artifacts/track.json``; every later notebook
-reads it with :func:`chosen_track`. (Instructors and tests may set the environment variable
-``DAY26_TRACK`` instead; it wins over the saved choice.)
+The track chosen in ``00_start`` is saved in ``artifacts/track.json``; every later notebook opens
+with :func:`setup_notebook`, which reads it and makes the model and data ready. (Instructors and
+tests may set the environment variable ``DAY26_TRACK`` instead; it wins over the saved choice.)
 """
 
 from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
-from grading.thresholds import threshold_for
+from torch import nn
+
+from helpers import contract
+from helpers.data import Dataset
 from helpers.errors import Day26Error
-from helpers.report import read_results
+from helpers.reference import ready_model
+from helpers.report import records_by_variant
+from helpers.targets import Judgement, Threshold, judge, threshold_for
 from helpers.tracks import Track, get_track
 
-ARTIFACTS = Path("artifacts")
-RESULTS = ARTIFACTS / "results.json"
-TRACK_FILE = ARTIFACTS / "track.json"
+ARTIFACTS = contract.ARTIFACTS_DIR
+RESULTS = contract.RESULTS.path()
+TRACK_FILE = contract.TRACK_CHOICE.path()
 
 CHECKLIST = (
-    ("Baseline model benchmarks", "results.json", "baseline"),
-    ("Quantized model", "quantized_dynamic.pth", "quantized_dynamic"),
-    ("Pruned model, with sparsity metrics", "pruned.pth", "pruned"),
-    ("ONNX exported model", "model.onnx", "onnx"),
-    ("Combined optimized model", "optimized.onnx", "combined"),
-    ("Comparison visualization saved", "comparison.png", None),
+    ("Baseline model benchmarks", contract.BASELINE),
+    ("Quantized model", contract.QUANTIZED_DYNAMIC),
+    ("Pruned model, with sparsity metrics", contract.PRUNED),
+    ("ONNX exported model", contract.ONNX_FP32),
+    ("Combined optimized model", contract.COMBINED),
+    ("Comparison visualization saved", contract.COMPARISON_PLOT),
 )
 
 
@@ -55,57 +61,98 @@ def chosen_track() -> Track:
         raise Day26Error(f"{TRACK_FILE}: unreadable. Run the notebook 00_start again.") from None
 
 
+@dataclass
+class NotebookSetup:
+    """What every exercise notebook starts from.
+
+    ``model`` is the trained Week-5 model in eval mode; ``val`` the validation split on which
+    accuracy is reported; ``targets`` the targets of the artifact this notebook makes (None when
+    it makes none).
+    """
+
+    track: Track
+    model: nn.Module
+    val: Dataset
+    targets: Threshold | None
+
+    def train_data(self) -> Dataset:
+        """The training split (for calibration and fine-tuning; made on first use)."""
+        return self.track.train_data()
+
+
+def setup_notebook(artifact: contract.Artifact | None = None) -> NotebookSetup:
+    """Read the chosen track, make its model and data ready and print what the notebook works on.
+
+    ``artifact`` is the artifact the notebook makes (e.g. ``contract.PRUNED``); its targets are
+    printed and returned.
+    """
+    track = chosen_track()
+    print(f"Track: {track.name} ({track.description})")
+    setup = NotebookSetup(track, ready_model(track).model, track.val_data(), None)
+    if artifact is not None and artifact.target:
+        setup.targets = threshold_for(track.name, artifact.target)
+        print(targets_text(track, artifact))
+    return setup
+
+
 def checklist() -> str:
     """The day's checklist, ticked for every artifact that exists (and is recorded)."""
-    recorded = {record["variant"] for record in read_results(RESULTS)}
+    recorded = records_by_variant(RESULTS)
     lines = []
-    for item, artifact, variant in CHECKLIST:
-        done = (ARTIFACTS / artifact).is_file() and (variant is None or variant in recorded)
-        lines.append(f"[{'x' if done else ' '}] {item:<38} artifacts/{artifact}")
+    for item, artifact in CHECKLIST:
+        done = artifact.path().is_file() and (not artifact.variant or artifact.variant in recorded)
+        lines.append(f"[{'x' if done else ' '}] {item:<38} artifacts/{artifact.file}")
     return "\n".join(lines)
 
 
-def targets_text(track: Track, artifact: str) -> str:
+def targets_text(track: Track, artifact: contract.Artifact) -> str:
     """The targets of one artifact of the track, in words."""
-    t = threshold_for(track.name, artifact)
+    t = threshold_for(track.name, artifact.target)
     parts = []
     if t.min_size_reduction:
         parts.append(f"at least {t.min_size_reduction:g}x smaller")
     if t.min_speedup:
         parts.append(f"at least {t.min_speedup:g}x faster")
-    parts.append(f"at most {t.max_accuracy_drop:g} accuracy points lost")
-    return f"{track.name} targets for {artifact}: " + ", ".join(parts)
-
-
-def figures_against_targets(track: Track, variant: str, artifact: str) -> str:
-    """Your recorded figures for ``variant`` next to the track's targets for ``artifact``."""
-    records = {record["variant"]: record for record in read_results(RESULTS)}
-    if "baseline" not in records or variant not in records:
-        return f"record the baseline (notebook 01) and {variant} first"
-    base, mine = records["baseline"], records[variant]
-    t = threshold_for(track.name, artifact)
-    size_ratio = base["size_bytes"] / mine["size_bytes"]
-    change = 100.0 * (mine["accuracy"] - base["accuracy"])  # accuracy change in points
-
-    def verdict(ok: bool) -> str:
-        return "met" if ok else "NOT MET"
-
-    rows = [
-        ("size on disk", f"{size_ratio:.2f}x smaller", t.min_size_reduction, size_ratio >= t.min_size_reduction),
-        ("speed (median)", f"{mine['speedup_vs_baseline']:.2f}x faster", t.min_speedup,
-         mine["speedup_vs_baseline"] >= t.min_speedup),
-    ]  # fmt: skip
-    lines = [f"{variant} against the {track.name} targets for {artifact}:"]
-    for name, yours, minimum, ok in rows:
-        target = f"at least {minimum:g}x" if minimum else "no target"
-        lines.append(f"  {name:<16} {yours:<16} {target:<16} {verdict(ok) if minimum else ''}")
-    lines.append(
-        f"  {'accuracy':<16} {change:+.2f} points     {'lose at most ' + format(t.max_accuracy_drop, 'g'):<16} "
-        f"{verdict(-change <= t.max_accuracy_drop)}"
-    )
     if t.min_sparsity:
+        parts.append(f"at least {t.min_sparsity:.0%} of the weights zero")
+    parts.append(f"at most {t.max_accuracy_drop:g} accuracy points lost")
+    return f"{track.name} targets for {artifact.file}: " + ", ".join(parts)
+
+
+def judge_recorded(track: Track, artifact: contract.Artifact, results: str | Path = RESULTS) -> list[Judgement]:
+    """Your recorded figures of ``artifact`` against its targets (see :func:`helpers.targets.judge`).
+
+    Sizes and speed are against the recorded baseline; accuracy change in points against it.
+    """
+    records = records_by_variant(results)
+    for needed in (contract.BASELINE.variant, artifact.variant):
+        if needed not in records:
+            raise Day26Error(f"{results}: no '{needed}' record yet. Run the notebook {_maker(needed)} first.")
+    base, mine = records[contract.BASELINE.variant], records[artifact.variant]
+    return judge(
+        threshold_for(track.name, artifact.target),
+        size_reduction=base.size_bytes / mine.size_bytes,
+        speedup=mine.speedup_vs_baseline,
+        accuracy_drop_points=100.0 * (base.accuracy - mine.accuracy),
+        sparsity=mine.sparsity,
+    )
+
+
+def _maker(variant: str) -> str:
+    return contract.artifact_of_variant(variant).notebook or "day26 optimize"
+
+
+def figures_against_targets(track: Track, artifact: contract.Artifact) -> str:
+    """Your recorded figures for ``artifact`` next to the track's targets, with the verdicts of
+    :func:`helpers.targets.judge` (the grader's rule)."""
+    try:
+        judgements = judge_recorded(track, artifact)
+    except Day26Error as error:
+        return str(error)
+    lines = [f"{artifact.variant} against the {track.name} targets for {artifact.file}:"]
+    for judgement in judgements:
         lines.append(
-            f"  {'sparsity':<16} {mine['sparsity']:<16.1%} {'at least ' + format(t.min_sparsity, '.0%'):<16} "
-            f"{verdict(mine['sparsity'] >= t.min_sparsity)}"
+            f"  {judgement.figure:<10} {judgement.measured_text():<16} {judgement.target_text():<16} "
+            f"{judgement.verdict_text()}"
         )
     return "\n".join(lines)

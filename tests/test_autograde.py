@@ -30,11 +30,12 @@ import torch
 from grading.autograde import GRADED, REFUSED, REVIEW
 from grading.samples import DISABLE_ASSERTS, choose, first_solution_cells, hand_in, notebooks_of
 from grading.score import VERIFIED_CELLS, apply_verdict
-from grading.thresholds import lane_settings
+from grading.verify import Verdict
 from helpers.errors import Day26Error
 from helpers.models import LesionNet, StockMLP
 from helpers.pipeline import run_pipeline
 from helpers.prune import prune_l1_unstructured
+from helpers.targets import lane_settings
 from helpers.tracks import get_track
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -157,7 +158,7 @@ SPOILED = {
 
 
 def _autograde(submissions: Path, workspace: Path, *options: str, timeout: float = 1500) -> dict[str, dict]:
-    command = [sys.executable, "-m", "helpers.cli", "autograde", str(submissions), "--root", str(ROOT)]
+    command = [sys.executable, "-m", "grading.cli", "autograde", str(submissions), "--root", str(ROOT)]
     done = subprocess.run(
         [*command, "--workspace", str(workspace), "--json", *options], capture_output=True, text=True, timeout=timeout
     )
@@ -277,7 +278,7 @@ def test_patching_the_timer_fools_the_notebook_but_not_the_grader(graded_class):
 def test_the_gradebook_holds_the_verifier_points_and_the_grades_csv_lists_everyone(graded_class, tmp_path):
     records, workspace = graded_class
     out = tmp_path / "grades.csv"
-    command = [sys.executable, "-m", "helpers.cli", "grades", "--root", str(ROOT), "--workspace", str(workspace)]
+    command = [sys.executable, "-m", "grading.cli", "grades", "--root", str(ROOT), "--workspace", str(workspace)]
     subprocess.run([*command, "--out", str(out)], check=True, capture_output=True)
     rows = {row["learner"]: row for row in csv.DictReader(out.open())}
     assert set(rows) == set(records)
@@ -288,7 +289,7 @@ def test_the_gradebook_holds_the_verifier_points_and_the_grades_csv_lists_everyo
 
 def test_feedback_pages_show_the_figures_and_reasons(graded_class, tmp_path):
     _, workspace = graded_class
-    command = [sys.executable, "-m", "helpers.cli", "feedback", "--root", str(ROOT), "--workspace", str(workspace)]
+    command = [sys.executable, "-m", "grading.cli", "feedback", "--root", str(ROOT), "--workspace", str(workspace)]
     subprocess.run([*command, "--out", str(tmp_path)], check=True, capture_output=True)
     reference = (tmp_path / "reference.html").read_text()
     assert "25 / 25" in reference and "data:image/png;base64," in reference and "faster" in reference
@@ -403,7 +404,7 @@ def test_a_reason_with_no_comment_to_go_to_is_an_error_not_lost(graded_class, tm
         book.db.delete(book.find_comment(answer.answer, answer.notebook, "day26", "reference"))
         book.db.commit()
     with pytest.raises(Day26Error, match=f"no comment for answer cell {answer.answer} of {answer.notebook}"):
-        apply_verdict(f"sqlite:///{copied}", "reference", records["reference"]["verdict"], set())
+        apply_verdict(f"sqlite:///{copied}", "reference", Verdict.from_dict(records["reference"]["verdict"]), set())
 
 
 def test_a_killed_run_finishes_on_restart_with_nothing_lost_or_counted_twice(day26_home, tmp_path):
@@ -414,7 +415,7 @@ def test_a_killed_run_finishes_on_restart_with_nothing_lost_or_counted_twice(day
         chosen = notebooks_of(RELEASE, {"00-solution-3": CHOOSE_TABULAR})
         hand_in(submissions / learner, chosen, only=("00", "01") if learner == "ben" else ("00",))
     workspace = tmp_path / "grading"
-    command = [sys.executable, "-m", "helpers.cli", "autograde", str(submissions), "--root", str(ROOT)]
+    command = [sys.executable, "-m", "grading.cli", "autograde", str(submissions), "--root", str(ROOT)]
     command += ["--workspace", str(workspace), "--json"]
     run = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 600
@@ -499,7 +500,7 @@ def test_a_worker_that_dies_mid_submission_costs_a_retry_not_a_grade(day26_home,
     submissions = tmp_path / "class"
     hand_in(submissions / "dee", notebooks_of(SOLUTIONS, {"00-solution-3": CHOOSE_TABULAR}), only=("00", "01"))
     workspace = tmp_path / "grading"
-    command = [sys.executable, "-m", "helpers.cli", "autograde", str(submissions), "--root", str(ROOT)]
+    command = [sys.executable, "-m", "grading.cli", "autograde", str(submissions), "--root", str(ROOT)]
     command += ["--workspace", str(workspace), "--workers", "1", "--json"]
     quiet = {"stdout": subprocess.PIPE, "stderr": subprocess.DEVNULL, "text": True}
     run = subprocess.Popen(command, start_new_session=True, **quiet)
@@ -527,7 +528,7 @@ def test_a_worker_that_dies_mid_submission_costs_a_retry_not_a_grade(day26_home,
 
 
 def _leaderboard(workspace: Path, out: Path, names: str) -> dict[str, dict]:
-    command = [sys.executable, "-m", "helpers.cli", "leaderboard", "--root", str(ROOT), "--workspace", str(workspace)]
+    command = [sys.executable, "-m", "grading.cli", "leaderboard", "--root", str(ROOT), "--workspace", str(workspace)]
     subprocess.run([*command, "--names", names, "--out", str(out), "--json"], check=True, capture_output=True)
     return {row["name"]: row for row in csv.DictReader((out / "leaderboard.csv").open())}
 
@@ -574,10 +575,10 @@ def test_the_results_card_shows_the_learners_own_figures_and_says_so(graded_clas
     records = read_results(results)
     assert "self-measured" in table and "tabular track" in table
     for record in records:
-        row = next(line for line in table.splitlines() if line.startswith(f"| {record['variant']} |"))
-        assert f"| {record['size_bytes'] / 1e6:.3f} |" in row
-        assert f"| {record['latency_ms']['median']:.3f} |" in row
-        assert f"| {100 * record['accuracy']:.1f}% |" in row
+        row = next(line for line in table.splitlines() if line.startswith(f"| {record.variant} |"))
+        assert f"| {record.size_bytes / 1e6:.3f} |" in row
+        assert f"| {record.median_ms:.3f} |" in row
+        assert f"| {100 * record.accuracy:.1f}% |" in row
     assert (tmp_path / "card.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     missing = subprocess.run([*command[:-4], "--results", str(tmp_path / "none.json")], capture_output=True, text=True)
     assert missing.returncode != 0 and "none.json: does not exist" in missing.stderr

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from helpers.artifacts import inspect_artifact
-from helpers.bench import Measurement, compare_latency, latency_table, measure_latency
+from helpers.bench import Measurement, compare_latency, measure_latency
 from helpers.errors import Day26Error
 from helpers.export import export_onnx
 from helpers.measure import accuracy, count_onnx_parameters, count_parameters, size_on_disk, sparsity
@@ -140,8 +140,8 @@ def test_comparison_finds_a_known_slowdown_and_states_its_settings():
     assert comparison.baseline.median_ms >= 4.0
     single = measure_latency(model, x, "mlp", threads=1, seconds=0.1)
     assert single.threads == 1 and single.batch_size == 1 and len(single.samples_ms) >= 20
-    table = latency_table([comparison.baseline, comparison.candidate])
-    assert table.splitlines()[2].startswith("slow") and "pytorch" in table
+    shown = str(comparison)
+    assert shown.splitlines()[1].strip().startswith("slow") and "pytorch, 1 thread(s)" in shown
 
 
 def test_conv_net_measures_as_a_whole_in_megabytes(tmp_path):

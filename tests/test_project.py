@@ -56,7 +56,7 @@ def test_license_and_gitignore_keep_generated_files_out():
 
 
 def test_every_track_has_thresholds_for_every_artifact():
-    from grading.thresholds import threshold_for
+    from helpers.targets import threshold_for
     from helpers.tracks import TRACKS
 
     for name in TRACKS:

@@ -186,7 +186,7 @@ def test_an_unoptimized_model_submitted_as_optimized_fails_on_size_and_speed(day
 
 def test_verify_command_exit_codes(reference_submission, tmp_path):
     def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "helpers.cli", "verify", *args], capture_output=True, text=True)
+        return subprocess.run([sys.executable, "-m", "grading.cli", "verify", *args], capture_output=True, text=True)
 
     passed = run(str(reference_submission), "--json")
     assert passed.returncode == 0, passed.stderr
@@ -199,15 +199,18 @@ def test_the_measure_and_speed_parts_merge_into_the_whole_verdict(submission):
     from grading.verify import merge_parts
 
     whole = verify_submission(submission).as_dict()
-    measured = verify_submission(submission, part="measure").as_dict()
-    timed = verify_submission(submission, part="speed").as_dict()
+    measured_part, timed_part = (
+        verify_submission(submission, part="measure"),
+        verify_submission(submission, part="speed"),
+    )
+    measured, timed = measured_part.as_dict(), timed_part.as_dict()
     assert not [c for c in measured["checks"] if c["name"] == "speed"] and not measured["lane"]
 
     def names(verdict: dict) -> list[tuple[str, str]]:
         return [(check["artifact"], check["name"]) for check in verdict["checks"]]
 
     assert names(timed) == [("track.json", "track"), ("optimized.onnx", "speed")]
-    merged = merge_parts(measured, timed)
+    merged = merge_parts(measured_part, timed_part).as_dict()
     assert names(merged) == names(whole)
     assert merged["passed"] and merged["lane"]["optimized.onnx"]["attempts"]
     figures = merged["figures"]  # what the leaderboard ranks: measured by the verifier, in its units
@@ -222,3 +225,25 @@ def test_a_speed_part_on_an_unloadable_model_leaves_the_reason_to_the_measure_pa
     assert [check.name for check in timed.checks] == ["track"]
     measured = verify_submission(submission, part="measure")
     assert _checks(measured, "optimized.onnx")["file"].passed is False
+
+
+def test_a_constant_nodes_external_data_in_a_hard_link_is_refused(submission, tmp_path):
+    """onnxruntime reads a Constant node's external data and follows a hard link: the verifier must
+    vet every tensor's file itself, not only the initializers', and not rely on intake."""
+    from onnx import numpy_helper
+
+    artifacts = submission / "artifacts"
+    model = onnx.load(str(artifacts / "optimized.onnx"))
+    secret = tmp_path / "secret.bin"
+    secret.write_bytes(torch.arange(16, dtype=torch.float32).numpy().tobytes())
+    os.link(secret, artifacts / "table.bin")  # a name inside the submission for a file outside it
+    value = numpy_helper.from_array(torch.zeros(16).numpy(), "table")
+    value.ClearField("raw_data")
+    value.data_location = onnx.TensorProto.EXTERNAL
+    for key, entry in (("location", "table.bin"), ("offset", "0"), ("length", "64")):
+        value.external_data.add(key=key, value=entry)
+    model.graph.node.append(onnx.helper.make_node("Constant", [], ["table"], value=value))
+    onnx.save_model(model, str(artifacts / "optimized.onnx"))
+    verdict = verify_submission(submission)
+    check = _checks(verdict, "optimized.onnx")["file"]
+    assert check.passed is False and "hard link" in check.reason

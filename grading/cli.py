@@ -1,0 +1,367 @@
+"""The instructor's ``day26`` command line: the learner's commands (:mod:`helpers.cli`) plus
+``release``, ``autograde``, ``verify``, ``feedback``, ``grades``, ``leaderboard``, ``throughput``,
+``lane-check`` and ``demo``.
+
+Where the instructor's package is installed, the ``day26`` entry point is this module's ``main``;
+a learner's install (the bundle) runs :func:`helpers.cli.main` and offers learner commands only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from tqdm import tqdm
+
+from helpers.cli import TRACK_HELP, add_command, build_parser, progress, run, run_optimize
+from helpers.errors import Day26Error
+from helpers.tracks import TRACKS, get_track
+
+
+def _add_course_options(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--root", default=".", help="the workbook folder (default: the current folder)")
+    sub.add_argument("--workspace", help="where the gradebook and grading records live (default: ROOT/course)")
+
+
+def _course(args: argparse.Namespace):
+    from grading.autograde import Course
+
+    root = Path(args.root)
+    return Course(root, Path(args.workspace) if args.workspace else root / "course")
+
+
+def _grade_class(course, sources: list[Path], limits, workers: int, scheduler: str | None, force: bool, quiet: bool):
+    """Autograde ``sources`` on Dask (a new local cluster, or ``scheduler``), with a progress bar."""
+    from grading.cohort import autograde_class, grading_client
+
+    with grading_client(workers, scheduler) as client:
+        bar = tqdm(total=len(sources), desc="autograding", unit="learner", disable=quiet, file=sys.stderr)
+
+        def on_done(outcome) -> None:
+            bar.set_postfix_str(outcome.learner)
+            bar.update(1)
+
+        outcomes = autograde_class(course, sources, limits, client, force=force, on_done=on_done)
+        bar.close()
+    return outcomes
+
+
+# --- release -----------------------------------------------------------------------------------
+
+
+def command_release(args: argparse.Namespace) -> int:
+    from grading.bundle import build_bundle
+    from grading.release import build_release
+
+    release = build_release(Path(args.root))
+    bundle = build_bundle(Path(args.root), Path(args.bundle))
+    notebooks = sorted(path.name for path in release.glob("*.ipynb"))
+    if args.json:
+        print(json.dumps({"release": str(release), "notebooks": notebooks, "bundle": str(bundle)}, indent=2))
+    else:
+        print(f"student release built from solutions/: {release}")
+        for name in notebooks:
+            print(f"  {name}")
+        print(f"learner bundle (release notebooks, the helpers package, install files): {bundle}")
+    return 0
+
+
+def _add_release(commands) -> None:
+    summary = "build the student release notebooks/day26 from solutions/day26, and the learner bundle"
+    sub = add_command(commands, "release", command_release, summary)
+    sub.add_argument("--root", default=".", help="the workbook folder (default: the current folder)")
+    sub.add_argument("--bundle", default="course/day26-learner.zip", help="where to write the learner bundle zip")
+
+
+# --- verify ------------------------------------------------------------------------------------
+
+
+def command_verify(args: argparse.Namespace) -> int:
+    from grading.verify import verify_submission
+
+    verdict = verify_submission(Path(args.submission), args.track, part=args.part)
+    if args.out:
+        Path(args.out).write_text(json.dumps(verdict.as_dict(), indent=1))
+    print(json.dumps(verdict.as_dict(), indent=2) if args.json else verdict.table())
+    return 0 if verdict.passed else 1
+
+
+def _add_verify(commands) -> None:
+    sub = add_command(commands, "verify", command_verify, "the grader's own check of one learner folder's artifacts")
+    sub.add_argument("submission", help="the learner's folder (the one holding artifacts/)")
+    sub.add_argument("--track", help=f"{TRACK_HELP} (default: the learner's artifacts/track.json)")
+    sub.add_argument(
+        "--part",
+        choices=("all", "measure", "speed"),
+        default="all",
+        help="all checks (default); every check but speed; or the speed checks alone (the benchmark lane)",
+    )
+    sub.add_argument("--out", help="also write the verdict as JSON to this file")
+
+
+# --- autograde ---------------------------------------------------------------------------------
+
+
+def command_autograde(args: argparse.Namespace) -> int:
+    from grading.autograde import prepare_course, submissions_in, summary_table
+    from grading.sandbox import GIB, Limits, isolation_warning, probe_isolation
+
+    course = _course(args)
+    sources = submissions_in(Path(args.submissions))
+    limits = Limits(notebook_seconds=args.notebook_seconds, memory_bytes=int(args.memory_gb * GIB))
+    if not probe_isolation().available:
+        print(isolation_warning(probe_isolation()), file=sys.stderr)
+    prepare_course(course)
+    outcomes = _grade_class(course, sources, limits, args.workers, args.scheduler, args.force, args.json)
+    if args.json:
+        print(json.dumps([asdict(outcome) for outcome in outcomes], indent=2))
+    else:
+        print(summary_table(outcomes))
+        print(f"records in {course.workspace / 'records'}; gradebook {course.gradebook}")
+    return 0
+
+
+def _add_autograde(commands) -> None:
+    summary = "grade a class: intake, sandboxed execution, verifier, gradebook"
+    sub = add_command(commands, "autograde", command_autograde, summary)
+    sub.add_argument("submissions", help="a folder holding one folder or .zip file per learner")
+    _add_course_options(sub)
+    sub.add_argument("--notebook-seconds", type=int, default=600, help="time limit of each notebook (default: 600)")
+    sub.add_argument("--memory-gb", type=float, default=8.0, help="memory limit of the execution (default: 8)")
+    sub.add_argument("--force", action="store_true", help="grade again even submissions graded before")
+    sub.add_argument(
+        "--workers", type=int, default=2, help="submissions graded at once on a local Dask cluster (default: 2)"
+    )
+    sub.add_argument("--scheduler", help="grade on this existing Dask cluster instead (address, e.g. tcp://host:8786)")
+
+
+# --- feedback, grades, leaderboard ---------------------------------------------------------------
+
+
+def command_feedback(args: argparse.Namespace) -> int:
+    from grading.feedback import write_feedback
+
+    course = _course(args)
+    out = Path(args.out) if args.out else course.workspace / "feedback-html"
+    pages = write_feedback(course, out)
+    if not pages:
+        raise Day26Error(f"{course.workspace / 'records'}: no grading records yet. Run day26 autograde first.")
+    if args.json:
+        print(json.dumps([str(page) for page in pages], indent=2))
+    else:
+        print(f"{len(pages)} feedback pages in {out}")
+    return 0
+
+
+def _add_feedback(commands) -> None:
+    summary = "write an HTML feedback page per learner from the grading records"
+    sub = add_command(commands, "feedback", command_feedback, summary)
+    _add_course_options(sub)
+    sub.add_argument("--out", help="folder for the pages (default: WORKSPACE/feedback-html)")
+
+
+def command_grades(args: argparse.Namespace) -> int:
+    from grading.grades import grade_rows, write_grades
+
+    course = _course(args)
+    out = Path(args.out) if args.out else course.workspace / "grades.csv"
+    rows = grade_rows(course)
+    if not rows:
+        raise Day26Error(f"{course.workspace / 'records'}: no grading records yet. Run day26 autograde first.")
+    write_grades(course, out)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        for row in rows:
+            print(f"{row['learner']:<20} {row['status']:<13} {row['total']:g}/{row['max_total']:g}")
+        print(f"grades CSV: {out}")
+    return 0
+
+
+def _add_grades(commands) -> None:
+    summary = "write the grades CSV (verified points, reflections, status, reasons)"
+    sub = add_command(commands, "grades", command_grades, summary)
+    _add_course_options(sub)
+    sub.add_argument("--out", help="the CSV file (default: WORKSPACE/grades.csv)")
+
+
+def command_leaderboard(args: argparse.Namespace) -> int:
+    from grading.leaderboard import write_leaderboard
+
+    course = _course(args)
+    out = Path(args.out) if args.out else course.workspace / "leaderboard"
+    written = write_leaderboard(course, out, args.names)
+    if args.json:
+        print(json.dumps([str(path) for path in written], indent=2))
+    else:
+        print(written[0].read_text())
+        print(f"leaderboard: {', '.join(str(path) for path in written)}")
+    return 0
+
+
+def _add_leaderboard(commands) -> None:
+    summary = "rank the graded class per track, from the verifier's figures"
+    sub = add_command(commands, "leaderboard", command_leaderboard, summary)
+    _add_course_options(sub)
+    sub.add_argument(
+        "--names", choices=("id", "pseudonym", "hidden"), default="id", help="how learners appear (default: id)"
+    )
+    sub.add_argument("--out", help="folder for the leaderboard files (default: WORKSPACE/leaderboard)")
+
+
+# --- throughput, lane-check --------------------------------------------------------------------
+
+
+def command_throughput(args: argparse.Namespace) -> int:
+    from grading.throughput import measure_throughput
+
+    report = measure_throughput(Path(args.root).resolve(), Path(args.out), args.learners, args.workers, args.track)
+    if args.json:
+        print(json.dumps(asdict(report) | {"speedup": report.speedup}, indent=2))
+    else:
+        print(report.summary())
+    return 0 if report.same_grades else 1
+
+
+def _add_throughput(commands) -> None:
+    summary = "grade a generated class one by one and in parallel: same grades? how much faster? projected cohort time"
+    sub = add_command(commands, "throughput", command_throughput, summary)
+    sub.add_argument("--root", default=".", help="the workbook folder (default: the current folder)")
+    sub.add_argument("--learners", type=int, default=30, help="size of the generated class (default: 30)")
+    sub.add_argument("--workers", type=int, default=2, help="workers of the parallel run (default: 2)")
+    sub.add_argument("--track", default="tabular", help="the class's track (default: tabular)")
+    sub.add_argument("--out", default="course/throughput", help="working folder (default: course/throughput)")
+
+
+def command_lane_check(args: argparse.Namespace) -> int:
+    from grading.stability import lane_stability
+
+    track = get_track(args.track)
+    bar = progress(args.runs, f"verifying {track.name} x{args.runs}", args.json)
+    report = lane_stability(track, args.runs, Path(args.out), on_run=lambda run: bar.update(1))
+    bar.close()
+    if args.json:
+        print(json.dumps(report.__dict__ | {"stable": report.stable}, indent=2))
+    else:
+        print(report.summary())
+    return 0 if report.stable else 1
+
+
+def _add_lane_check(commands) -> None:
+    summary = "are speed verdicts stable? verify the reference and an unoptimized model N times"
+    sub = add_command(commands, "lane-check", command_lane_check, summary)
+    sub.add_argument("--track", default="images", help=f"{TRACK_HELP} (default: images)")
+    sub.add_argument("--runs", type=int, default=20, help="verifications of each submission (default: 20)")
+    sub.add_argument("--out", default="course/lane-check", help="working folder (default: course/lane-check)")
+
+
+# --- demo --------------------------------------------------------------------------------------
+
+
+def command_demo(args: argparse.Namespace) -> int:
+    from helpers.reference import checkpoint_path
+
+    names = sorted(TRACKS) if args.track == "all" else [get_track(args.track).name]
+    outcomes = []
+    for name in names:
+        if not args.json:
+            print(f"\n=== {name} track: {TRACKS[name].description} ===")
+        if not checkpoint_path(TRACKS[name]).is_file() and not args.json:
+            print("(training the reference model first: at most about two minutes)")
+        outcome = run_optimize(name, Path(args.out) / name, args.json)
+        outcomes.append(outcome)
+        if not args.json:
+            print(outcome["summary"])
+            print(f"artifacts in {outcome['out_dir']} ({outcome['seconds']:.0f} s)")
+    graded = [] if args.skip_grading else _demo_grading(Path(args.out), args.json)
+    if args.json:
+        tracks = [{key: value for key, value in outcome.items() if key != "summary"} for outcome in outcomes]
+        print(json.dumps({"tracks": tracks, "class": graded}))
+    targets_met = all(outcome["targets_met"] for outcome in outcomes)
+    class_right = all(_as_expected(row) for row in graded)
+    return 0 if targets_met and class_right else 1
+
+
+def _as_expected(row: dict) -> bool:
+    """Did a sample learner earn what it should (see grading.samples.SAMPLE_CLASS_POINTS)?"""
+    from grading.samples import SAMPLE_CLASS_POINTS
+
+    expected = SAMPLE_CLASS_POINTS[row["learner"]]
+    if expected is None:
+        return row["status"] == "refused"
+    return row["autograded_points"] == expected
+
+
+def _demo_grading(out: Path, quiet: bool) -> list[dict]:
+    """The instructor's side of the demo: build a sample class on the tabular track, autograde it
+    (intake, sandboxed execution, verifier, gradebook), and write the grades and feedback."""
+    from grading.autograde import Course, prepare_course, submissions_in, summary_table
+    from grading.feedback import write_feedback
+    from grading.grades import grade_rows, write_grades
+    from grading.leaderboard import write_leaderboard
+    from grading.samples import sample_class
+    from grading.sandbox import Limits, isolation_warning, probe_isolation
+
+    root = Path(".").resolve()
+    if not (root / "solutions").is_dir():
+        raise Day26Error(f"{root}: no solutions/ here. Run the demo in the workbook's folder, or pass --skip-grading.")
+    if not quiet:
+        print("\n=== autograding a sample class (tabular track): the reference, the blank release, a cheat,")
+        print("    a partial hand-in, a learner who skipped structured pruning, an escaping zip ===")
+        if not probe_isolation().available:
+            print(isolation_warning(probe_isolation()), file=sys.stderr)
+    course = Course(root, out / "course")
+    prepare_course(course)
+    sources = submissions_in(sample_class(root, out / "submissions", "tabular"))
+    outcomes = _grade_class(course, sources, Limits(), workers=2, scheduler=None, force=True, quiet=quiet)
+    rows = grade_rows(course)
+    grades = write_grades(course, course.workspace / "grades.csv")
+    pages = write_feedback(course, course.workspace / "feedback-html")
+    board = write_leaderboard(course, course.workspace / "leaderboard", naming="id")
+    if not quiet:
+        print(summary_table(outcomes))
+        print(f"grades: {grades}; feedback pages: {pages[0].parent}")
+        print()
+        print(board[0].read_text())
+        print(f"leaderboard: {', '.join(str(path) for path in board)}")
+    return rows
+
+
+def _add_demo(commands) -> None:
+    summary = "the main job: optimize a track (or all), then autograde a sample class"
+    sub = add_command(commands, "demo", command_demo, summary)
+    sub.add_argument("--track", default="images", help=f"{TRACK_HELP}, or all (default: images)")
+    sub.add_argument("--out", default="day26-demo", help="output folder (default: day26-demo)")
+    sub.add_argument("--skip-grading", action="store_true", help="only the optimization, no sample class")
+
+
+INSTRUCTOR_COMMANDS = (
+    _add_release,
+    _add_verify,
+    _add_autograde,
+    _add_feedback,
+    _add_grades,
+    _add_leaderboard,
+    _add_throughput,
+    _add_lane_check,
+    _add_demo,
+)
+
+
+def build_instructor_parser() -> argparse.ArgumentParser:
+    """The learner's commands, then the instructor's."""
+    parser, commands = build_parser()
+    for add in INSTRUCTOR_COMMANDS:
+        add(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run(build_instructor_parser(), argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
