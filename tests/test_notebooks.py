@@ -89,6 +89,20 @@ def test_the_release_holds_no_solution_and_no_hidden_test():
                         assert line.strip() not in release_text, f"{name} leaks: {line.strip()}"
 
 
+def test_every_reflection_has_a_rubric_and_an_exemplar_that_stay_with_the_instructor():
+    reflections = 0
+    for name in NOTEBOOKS:
+        released = {cell.metadata.nbgrader["grade_id"]: cell for cell in _read(RELEASE / name).cells}
+        for cell in _read(SOLUTIONS / name).cells:
+            if cell.cell_type == "markdown" and utils.is_solution(cell) and utils.is_grade(cell):
+                reflections += 1
+                points = cell.metadata.nbgrader["points"]
+                assert "*Rubric (" in cell.source and "*Exemplar" in cell.source, f"{name}: {cell.source[:60]}"
+                assert f"*Rubric ({points:g} point" in cell.source, f"{name}: the rubric's points are the cell's"
+                assert released[cell.metadata.nbgrader["grade_id"]].source == "YOUR ANSWER HERE", name
+    assert reflections == 5
+
+
 def test_the_release_matches_what_day26_release_builds_now(tmp_path):
     shutil.copytree(SOLUTIONS, tmp_path / "solutions" / "day26")
     built = build_release(tmp_path, workspace=tmp_path / "course")
