@@ -24,6 +24,9 @@ get_ipython().input_transformers_post.append(_no_tests)
 """
 
 
+UNANSWERED = "YOUR ANSWER HERE"  # what nbgrader puts in a reflection cell of the release
+
+
 def choose(track: str) -> str:
     """The answer to notebook 00's first cell: the learner's track."""
     return f'TRACK = "{track}"'
@@ -38,14 +41,21 @@ def answered(source: str, answer: str) -> str:
 
 
 def notebooks_of(folder: Path, answers: dict[str, str] | None = None) -> dict[str, nbformat.NotebookNode]:
-    """The notebooks in ``folder``, with the solution cells named in ``answers`` (by grade_id) answered so."""
+    """The notebooks in ``folder``, with the solution cells named in ``answers`` (by grade_id) answered so.
+
+    Written reflections are handed in unanswered, as the release has them: the source notebooks'
+    reflection cells hold the instructor's rubric and exemplar, which no sample learner hands in.
+    """
     notebooks = {}
     for path in sorted(folder.glob("*.ipynb")):
         notebook = nbformat.read(path, as_version=4)
         for cell in notebook.cells:
-            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+            meta = cell.metadata.get("nbgrader", {})
+            grade_id = meta.get("grade_id")
             if answers and grade_id in answers:
                 cell.source = answered(cell.source, answers[grade_id])
+            elif cell.cell_type == "markdown" and meta.get("solution"):
+                cell.source = UNANSWERED
         notebooks[path.name] = notebook
     return notebooks
 
