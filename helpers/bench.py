@@ -15,15 +15,21 @@ A :class:`Measurement` keeps the raw samples and the settings it ran under.
 
 from __future__ import annotations
 
+import json
+import os
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import onnxruntime as ort
 import torch
 from torch import nn
 
+from helpers.errors import Day26Error
 from helpers.runtime import as_numpy
 from helpers.threads import torch_threads
 
@@ -217,3 +223,45 @@ def compare_latency(
         Measurement(labels[1], samples_b, _threads_of(candidate, threads), len(inputs), _runtime_of(candidate)),
         ratios,
     )
+
+
+_FIRST_CALLS_SCRIPT = """
+import json, sys, time
+import torch
+from helpers.reference import ready_model
+from helpers.tracks import get_track
+
+track = get_track(sys.argv[1])
+model = ready_model(track).model
+torch.set_num_threads(int(sys.argv[3]))
+one_input = track.val_data().model_inputs(0, 1)
+samples = []
+with torch.inference_mode():
+    for _ in range(int(sys.argv[2])):
+        started = time.perf_counter()
+        model(one_input)
+        samples.append((time.perf_counter() - started) * 1000.0)
+print(json.dumps(samples))
+"""
+
+
+def first_calls_in_a_fresh_process(track_name: str, calls: int = 5, threads: int = 1) -> list[float] | None:
+    """Milliseconds of each of the first ``calls`` calls of the track's reference model in a new
+    Python process, where nothing is warm yet (batch 1, ``threads`` threads).
+
+    The first call pays for memory allocation and the choice of kernels; a timer that includes it,
+    or too few calls after it, reports a model slower than it is. Returns None for a track that
+    exists only in this process (a model registered with ``bring_your_own_model``).
+    """
+    from helpers.tracks import TRACKS
+
+    if track_name not in TRACKS or TRACKS[track_name].checkpoint is not None:
+        return None
+    package_root = str(Path(__file__).resolve().parent.parent)
+    environment = os.environ | {"PYTHONPATH": os.pathsep.join([package_root, os.environ.get("PYTHONPATH", "")])}
+    command = [sys.executable, "-c", _FIRST_CALLS_SCRIPT, track_name, str(calls), str(threads)]
+    finished = subprocess.run(command, capture_output=True, text=True, env=environment, timeout=600)
+    if finished.returncode != 0:
+        last = (finished.stderr.strip().splitlines() or ["no output"])[-1]
+        raise Day26Error(f"timing the first calls in a fresh process failed: {last}")
+    return json.loads(finished.stdout.strip().splitlines()[-1])

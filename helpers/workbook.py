@@ -17,7 +17,7 @@ from torch import nn
 
 from helpers import contract
 from helpers.data import Dataset
-from helpers.errors import Day26Error
+from helpers.errors import Day26Error, show_errors_in_one_line
 from helpers.reference import ready_model
 from helpers.report import records_by_variant
 from helpers.targets import Judgement, Threshold, judge, threshold_for
@@ -39,6 +39,7 @@ CHECKLIST = (
 
 def choose_track(name: str) -> Track:
     """Save the track choice for the later notebooks and return the track."""
+    show_errors_in_one_line()
     override = os.environ.get("DAY26_TRACK")
     if override:
         name = override
@@ -86,6 +87,7 @@ def setup_notebook(artifact: contract.Artifact | None = None) -> NotebookSetup:
     ``artifact`` is the artifact the notebook makes (e.g. ``contract.PRUNED``); its targets are
     printed and returned.
     """
+    show_errors_in_one_line()
     track = chosen_track()
     print(f"Track: {track.name} ({track.description})")
     setup = NotebookSetup(track, ready_model(track).model, track.val_data(), None)

@@ -112,3 +112,16 @@ def test_the_learners_install_pins_what_the_workbook_pins():
     start = next(index for index, line in enumerate(lines) if line.strip() == "- pip:")
     listed = {line.strip()[2:] for line in lines[start + 1 :] if line.strip().startswith("- ")} - {"-e ."}
     assert listed == learner
+
+
+def test_the_bundles_validate_settings_are_the_graders(tmp_path):
+    from traitlets.config.loader import PyFileConfigLoader
+
+    from grading.course import course_config
+    from grading.sandbox import Limits
+
+    folder = _unpacked_bundle(tmp_path)
+    learner = PyFileConfigLoader("nbgrader_config.py", path=str(folder)).load_config()
+    grader = course_config(ROOT, tmp_path / "course")
+    assert learner.Execute.timeout == grader.Execute.timeout == Limits().notebook_seconds
+    assert learner.ExecutePreprocessor.timeout == grader.ExecutePreprocessor.timeout

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import json
 import logging
+import re
 import shutil
 import time
 from pathlib import Path
@@ -24,6 +25,15 @@ ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions" / "day26"
 RELEASE = ROOT / "notebooks" / "day26"
 NOTEBOOKS = sorted(path.name for path in SOLUTIONS.glob("*.ipynb"))
+# The cells that show a trap of the old lesson plan live, and what their output must show.
+TRAP_CONSEQUENCES = {
+    "01-code-timer-trap": (
+        r"lesson plan's timer, three runs \(\d+ threads, mean of 100 time\.time\(\) calls\): "
+        r"[\d.]+ ms, [\d.]+ ms, [\d.]+ ms",
+        r"protocol \(1 thread, 0\.2 s warm-up, median\): [\d.]+ ms, p90 [\d.]+ ms",
+        r"the first takes \d+x as long as the next ones",
+    ),
+}
 MARKERS = (("### BEGIN SOLUTION", "### END SOLUTION"), ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"))
 
 
@@ -151,6 +161,7 @@ def test_no_cell_of_a_solved_notebook_writes_to_stderr_or_fails(day26_home, tmp_
     monkeypatch.setenv("DAY26_TRACK", "images")
     workdir = _copy_notebooks(SOLUTIONS, tmp_path / "learner")
     config = course_config(ROOT, tmp_path / "course")
+    seen = set()
     for name in NOTEBOOKS:
         notebook = _read(workdir / name)
         with utils.chdir(str(workdir)):
@@ -159,6 +170,13 @@ def test_no_cell_of_a_solved_notebook_writes_to_stderr_or_fails(day26_home, tmp_
             for output in cell.get("outputs", []):
                 noisy = output.output_type == "error" or (output.output_type == "stream" and output.name == "stderr")
                 assert not noisy, f"{name} cell {index}: {output.get('text') or output.get('evalue')}"
+            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+            if grade_id in TRAP_CONSEQUENCES:  # the trap's consequence is on screen, from the run itself
+                shown = "".join(output.get("text", "") for output in cell.get("outputs", []))
+                for consequence in TRAP_CONSEQUENCES[grade_id]:
+                    assert re.search(consequence, shown), f"{name} {grade_id} does not show {consequence!r}: {shown}"
+                seen.add(grade_id)
+    assert seen == set(TRAP_CONSEQUENCES), f"trap cells not found: {set(TRAP_CONSEQUENCES) - seen}"
 
 
 def test_the_learner_bundle_holds_the_release_and_nothing_of_the_grader(tmp_path):
