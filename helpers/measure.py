@@ -60,7 +60,7 @@ def size_on_disk(path: str | Path) -> int:
 _NOT_PARAMETERS = ("running_mean", "running_var", "num_batches_tracked", "scale", "zero_point", "dtype")
 
 
-def _state_tensors(state: dict) -> Iterator[tuple[str, torch.Tensor]]:
+def state_tensors(state: dict) -> Iterator[tuple[str, torch.Tensor]]:
     """The tensors of a state_dict, unpacking quantized layers' packed (weight, bias) tuples."""
     for key, value in state.items():
         if isinstance(value, torch.Tensor):
@@ -78,7 +78,7 @@ def count_parameters(model_or_state: nn.Module | dict) -> int:
     BatchNorm running statistics and quantization scales are not parameters.
     """
     state = portable_state_dict(model_or_state) if isinstance(model_or_state, nn.Module) else model_or_state
-    return sum(tensor.numel() for key, tensor in _state_tensors(state) if not key.endswith(_NOT_PARAMETERS))
+    return sum(tensor.numel() for key, tensor in state_tensors(state) if not key.endswith(_NOT_PARAMETERS))
 
 
 def count_onnx_parameters(path: str | Path) -> int:

@@ -148,3 +148,23 @@ def test_conv_net_measures_as_a_whole_in_megabytes(tmp_path):
     torch.save(LesionNet().state_dict(), tmp_path / "cnn.pth")
     assert 4_000_000 < size_on_disk(tmp_path / "cnn.pth") < 48_000_000
     assert 1_000_000 <= count_parameters(LesionNet()) <= 12_000_000
+
+
+def test_the_layer_table_shows_what_dynamic_int8_converted_and_what_it_weighs():
+    import warnings
+
+    from helpers.layers import layer_changes, layer_table
+    from helpers.models import SentimentLSTM
+
+    model = SentimentLSTM().eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.ao.quantization's deprecation notice
+        quantized = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear, torch.nn.LSTM}, dtype=torch.qint8)
+    changes = {change.name: change for change in layer_changes(model, quantized)}
+    assert list(changes) == ["embedding", "lstm", "classifier"]
+    assert not changes["embedding"].converted and changes["embedding"].bytes_after == 4 * 5000 * 64
+    assert changes["lstm"].type_after == "dynamic INT8 LSTM" and changes["lstm"].converted
+    weights = sum(p.numel() for name, p in model.lstm.named_parameters() if name.startswith("weight"))
+    assert changes["lstm"].bytes_before == 4 * sum(p.numel() for p in model.lstm.parameters())
+    assert weights <= changes["lstm"].bytes_after < changes["lstm"].bytes_before / 3  # INT8 weights, FP32 biases
+    assert "2 of 3 layers converted" in layer_table(list(changes.values()))

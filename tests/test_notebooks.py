@@ -33,6 +33,12 @@ TRAP_CONSEQUENCES = {
         r"protocol \(1 thread, 0\.2 s warm-up, median\): [\d.]+ ms, p90 [\d.]+ ms",
         r"the first takes \d+x as long as the next ones",
     ),
+    "02-solution-4": (r"PyTorch warned: torch\.ao\.quantization is deprecated",),
+    "02-code-layers": (r"\d+ of \d+ layers converted; [\d,]+ -> [\d,]+ bytes",),
+    "02-code-conv-trap": (
+        r"Conv2d +Conv2d .*\(unchanged\)",
+        r"asked to convert Conv2d: 0 of 2 convolutions converted, and no error or warning said so",
+    ),
 }
 MARKERS = (("### BEGIN SOLUTION", "### END SOLUTION"), ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"))
 
