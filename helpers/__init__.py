@@ -13,6 +13,7 @@ the learner bundle. One module per job, so you can read each on its own:
 - ``train``       the small deterministic training loop (reference models, fine-tuning)
 - ``threads``     PyTorch's thread count for a block of code
 - ``measure``     size on disk, parameters, sparsity, accuracy
+- ``layers``      what a technique did to each layer: type before and after, bytes
 - ``onnx_files``  which files an ONNX model needs (its external data, wherever it is stored)
 - ``bench``       latency by a fixed protocol, and A-vs-B comparisons
 - ``runtime``     ONNX Runtime sessions with fixed threads
