@@ -14,15 +14,12 @@ from __future__ import annotations
 
 import logging
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import onnx
 import torch
 from torch import nn
 
-from helpers.runtime import open_session, run_session
 
 # The exporter logs that optional torchvision operators are missing; we write the models by hand.
 _REGISTRATION_LOGGER = "torch.onnx._internal.exporter._registration"
@@ -64,42 +61,3 @@ def export_onnx(model: nn.Module, example: torch.Tensor, path: str | Path) -> Pa
         registration_log.setLevel(previous_level)
     onnx.checker.check_model(str(path))
     return path
-
-
-@dataclass
-class ParityResult:
-    """How closely ONNX Runtime reproduces PyTorch on the same inputs."""
-
-    max_abs_difference: float
-    tolerance: float
-    same_prediction_fraction: float
-
-    @property
-    def passed(self) -> bool:
-        return self.max_abs_difference <= self.tolerance
-
-    def __str__(self) -> str:
-        verdict = "ok" if self.passed else "MISMATCH"
-        return (
-            f"parity {verdict}: largest output difference {self.max_abs_difference:.2e} "
-            f"(tolerance {self.tolerance:.0e}), same prediction on {self.same_prediction_fraction:.1%}"
-        )
-
-
-def check_parity(
-    model: nn.Module, onnx_path: str | Path, inputs: torch.Tensor, tolerance: float = 1e-3
-) -> ParityResult:
-    """Compare PyTorch and ONNX Runtime outputs (class scores) on ``inputs``.
-
-    An FP32 export should agree to about 1e-5; the default tolerance of 1e-3 leaves room for
-    the different order of floating-point operations, and is far below what a broken
-    export gives (differences of order 1).
-    """
-    with torch.inference_mode():
-        expected = model.eval()(inputs).numpy()
-    actual = run_session(open_session(onnx_path), inputs)
-    return ParityResult(
-        max_abs_difference=float(np.abs(expected - actual).max()),
-        tolerance=tolerance,
-        same_prediction_fraction=float((expected.argmax(1) == actual.argmax(1)).mean()),
-    )

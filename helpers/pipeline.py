@@ -19,7 +19,8 @@ from torch import nn
 
 from helpers import contract
 from helpers.data import Dataset
-from helpers.export import check_parity, export_onnx
+from helpers.export import export_onnx
+from helpers.parity import check_parity
 from helpers.measure import count_parameters
 from helpers.prune import prune_channels, prune_l1_unstructured, prune_lstm_units
 from helpers.quantize import ort_dynamic_int8, ort_static_int8, save_dynamic_int8, torch_dynamic_int8

@@ -39,6 +39,22 @@ TRAP_CONSEQUENCES = {
         r"Conv2d +Conv2d .*\(unchanged\)",
         r"asked to convert Conv2d: 0 of 2 convolutions converted, and no error or warning said so",
     ),
+    "04-code-opset-trap": (r"asked for opset 11, got opset 18; the exporter printed \d+ lines on stderr",),
+    "04-code-data-trap": (
+        r"default\.onnx: [\d,]+ bytes, beside it default\.onnx\.data: [\d,]+ bytes",
+        r"os\.path\.getsize says the ONNX model is \d{3,}\.\dx smaller than tiny\.pth: a fake reduction; "
+        r"counting every file it needs: (0\.9\d|1\.0\d)x",
+        r"the batch dimension is fixed at 2: a batch of 1 fails: .*invalid dimensions",
+    ),
+    "04-code-dynamic-axes-trap": (r"the batch dimension is 'batch_size'", r"'dynamic_axes' is not recommended"),
+    "04-code-quantized-trap": (
+        r"exporting the PyTorch INT8 model failed: TorchExportError",
+        r"because: .*LinearPackedParamsBase",
+    ),
+    "04-code-threads-trap": (
+        r"default options \(every core: \d+ here\): [\d.]+x faster than PyTorch on 1 thread",
+        r"your session, 1 thread: [\d.]+x; the default's figure is [\d.]+ times the fair one",
+    ),
 }
 MARKERS = (("### BEGIN SOLUTION", "### END SOLUTION"), ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"))
 

@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from helpers.data import make_skin_images
-from helpers.export import check_parity, export_onnx
+from helpers.export import export_onnx
+from helpers.parity import check_parity
 from helpers.measure import count_parameters, size_on_disk, sparsity
 from helpers.models import LesionNet, SentimentLSTM, StockMLP
 from helpers.prune import add_l1_masks, make_pruning_permanent, prune_channels, prune_l1_unstructured, prune_lstm_units
