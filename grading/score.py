@@ -42,8 +42,8 @@ VERIFIED_CELLS = (
     CellCheck("01-test-8", "01_baseline", "01-solution-5", contract.BASELINE.file),
     CellCheck("02-test-7", "02_quantization", "02-solution-4", contract.QUANTIZED_DYNAMIC.file),
     CellCheck("02-test-11", "02_quantization", "02-solution-10", contract.QUANTIZED_STATIC.file),
-    CellCheck("03-test-6", "03_pruning", "03-solution-4", contract.PRUNED.file),
-    CellCheck("04-test-6", "04_onnx", "04-solution-4", contract.ONNX_FP32.file),
+    CellCheck("03-test-6", "03_pruning", "03-solution-5", contract.PRUNED.file),
+    CellCheck("04-test-6", "04_onnx", "04-solution-session", contract.ONNX_FP32.file),
     CellCheck("05-test-5", "05_combined", "05-solution-4", contract.COMBINED.file, ("file", "structure")),
     CellCheck(
         "05-test-9", "05_combined", "05-solution-7", contract.COMBINED.file, ("file", "size", "accuracy", "speed")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ARTIFACTS_DIR = Path("artifacts")  # relative to the folder that holds the notebooks
+EXPERIMENTS_DIR = Path("experiments")  # the sweeps' and scans' own files: never graded
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ step by step.
 
 from __future__ import annotations
 
-import gzip
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ import torch
 from torch import nn
 
 from helpers import contract
+from helpers.compression import gzip_size
 from helpers.data import Dataset
 from helpers.export import export_onnx
 from helpers.parity import check_parity
@@ -77,11 +77,6 @@ class PipelineResult:
                 *self.target.lines,
             ]
         )
-
-
-def gzip_size(path: Path) -> int:
-    """Bytes of ``path`` after gzip: shows how much the zeros of a pruned model could save."""
-    return len(gzip.compress(path.read_bytes(), compresslevel=6))
 
 
 def _structured_prune(track: Track, model: nn.Module) -> nn.Module:

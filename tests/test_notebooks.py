@@ -19,6 +19,8 @@ from nbgrader.validator import Validator
 
 from grading.course import course_config
 from grading.release import build_release
+from helpers.artifacts import load_into
+from helpers.measure import sparsity
 from helpers.tracks import TRACKS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,6 +40,26 @@ TRAP_CONSEQUENCES = {
     "02-code-conv-trap": (
         r"Conv2d +Conv2d .*\(unchanged\)",
         r"asked to convert Conv2d: 0 of 2 convolutions converted, and no error or warning said so",
+    ),
+    "02-code-weight-error": (r"per tensor +per channel", r"\d+\.\d dB +\d+\.\d dB  <- most error"),
+    "02-code-settings-trap": (
+        r"static, default settings +[\d.]+ ms: +0\.\d\dx the speed of FP32 in ONNX Runtime .*SLOWER",
+        r"static, your settings, BASIC level +[\d.]+ ms: +0\.\d\dx .*SLOWER",
+        r"dynamic INT8 \(ORT\) +[\d.]+ ms: +0\.\d\dx .*SLOWER",
+    ),
+    "02-code-activation-error": (r"activations compared: \d+; from [\d.]+ dB at the first to [\d.]+ dB at the last",),
+    "03-code-parameters-trap": (
+        r"over model\.parameters\(\): [0-4]\.\d% sparse; over module\.weight: 30\.0%",
+        r"model\.parameters\(\) yields \d+ '\.\.\._orig' tensors",
+    ),
+    "03-code-remove-trap": (
+        r"saved before prune\.remove: [\d,]+ bytes, 1\.[2-9]\dx the baseline's",
+        r"it does not load into the original architecture: .*Missing key",
+        r"after prune\.remove: [\d,]+ bytes, and it loads like the original",
+    ),
+    "03-code-zeros-trap": (
+        r"30% of the weights are zero, and pruned\.pth is 1\.0\dx smaller and [\d.]+x faster than the baseline",
+        r"compressed with gzip it would be [\d,]+ bytes, 1\.\d\dx smaller",
     ),
     "04-code-opset-trap": (r"asked for opset 11, got opset 18; the exporter printed \d+ lines on stderr",),
     "04-code-data-trap": (
@@ -167,6 +189,10 @@ def test_every_solution_notebook_passes_its_tests(day26_home, tmp_path, monkeypa
     for artifact in ("quantized_dynamic.pth", "pruned.pth", "model.onnx", "optimized.onnx", "results.json",
                      "comparison.png"):  # fmt: skip
         assert (workdir / "artifacts" / artifact).is_file(), artifact
+    # The pruning sweep keeps its own files: the graded pruned.pth is still the 30 % model.
+    assert len(list((workdir / "experiments" / "pruning_sweep").glob("*.pth"))) == 8
+    graded = load_into(TRACKS[track].build_model, workdir / "artifacts" / "pruned.pth")
+    assert 0.29 <= sparsity(graded).overall < 0.31
 
 
 def test_the_release_fails_its_tests_until_answered(day26_home, tmp_path, monkeypatch):
