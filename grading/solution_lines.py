@@ -17,10 +17,12 @@ import nbformat
 ROOT = Path(__file__).resolve().parent.parent
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 # helpers that carry out a technique the day teaches (the learner should call the library instead)
+# (a function of the same name that the notebook defines itself is the learner's code, not a helper)
 TECHNIQUE_HELPERS = re.compile(
     r"\b(torch_dynamic_int8|ort_static_int8|ort_dynamic_int8|prune_channels|prune_lstm_units|"
-    r"prune_l1_unstructured|export_onnx|save_comparison_plot)\s*\("
+    r"prune_l1_unstructured|export_onnx)\s*\("
 )
+DEFINED = re.compile(r"^\s*def\s+(\w+)\s*\(", re.MULTILINE)
 
 
 def solution_lines(source: str) -> list[str]:
@@ -43,7 +45,9 @@ def count(folder: Path = ROOT / "solutions" / "day26") -> dict[str, tuple[int, i
             if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution")
         ]
         lines = [line for cell in cells for line in solution_lines(cell.source)]
-        counts[path.stem] = (len(cells), len(lines), sum(bool(TECHNIQUE_HELPERS.search(line)) for line in lines))
+        own = set(DEFINED.findall("\n".join(cell.source for cell in nbformat.read(path, as_version=4).cells)))
+        helper_calls = [match for line in lines for match in TECHNIQUE_HELPERS.findall(line) if match not in own]
+        counts[path.stem] = (len(cells), len(lines), len(helper_calls))
     return counts
 
 

@@ -182,10 +182,11 @@ def tradeoff_scatter(
     accuracy_percent: list[float],
     labels: list[str],
     reference: tuple[float, float] | None = None,
+    reference_label: str = "reference",
 ) -> Axes:
     """Latency (x, ms) against size on disk (y, MB), both from 0, one point per model, coloured by
     accuracy (%), each labelled (an empty label draws none). ``reference`` (latency, size) is drawn
-    as a star. Faster and smaller models sit towards the bottom left. Returns the axes."""
+    as a star labelled ``reference_label``. Faster and smaller models sit towards the bottom left. Returns the axes."""
     axis = figure.subplots()
     points = axis.scatter(latency_ms, size_mb, c=accuracy_percent, cmap="viridis", s=80, edgecolors="black")
     for label, x, y in zip(labels, latency_ms, size_mb, strict=True):
@@ -193,7 +194,7 @@ def tradeoff_scatter(
             axis.annotate(label, (x, y), textcoords="offset points", xytext=(6, 6))
     if reference is not None:
         axis.scatter([reference[0]], [reference[1]], marker="*", s=300, color="#c44e52")
-        axis.annotate("reference", reference, textcoords="offset points", xytext=(8, -14), color="#c44e52")
+        axis.annotate(reference_label, reference, textcoords="offset points", xytext=(8, -14), color="#c44e52")
     axis.set_xlim(left=0, right=1.15 * max([*latency_ms, reference[0] if reference else 0]))
     axis.set_ylim(bottom=0, top=1.15 * max([*size_mb, reference[1] if reference else 0]))
     axis.set_xlabel("latency, median at batch 1 (ms)")

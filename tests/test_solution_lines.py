@@ -17,3 +17,9 @@ def test_every_notebook_is_counted_and_technique_helpers_are_recognised():
     assert all(regions >= 1 and lines >= 1 for regions, lines, _ in counts.values())
     assert TECHNIQUE_HELPERS.search("smaller = prune_channels(model, x, 0.5, keep=())")
     assert not TECHNIQUE_HELPERS.search("quantized = torch.ao.quantization.quantize_dynamic(model, {nn.Linear})")
+
+
+def test_the_learner_writes_the_techniques_and_calls_no_technique_helper():
+    counts = count()
+    assert sum(helpers for *_, helpers in counts.values()) == 0, counts
+    assert sum(lines for _, lines, _ in counts.values()) >= 90, counts  # the techniques, written out
