@@ -1,6 +1,6 @@
 """The instructor's ``day26`` command line: the learner's commands (:mod:`helpers.cli`) plus
-``release``, ``autograde``, ``verify``, ``feedback``, ``grades``, ``leaderboard``, ``throughput``,
-``lane-check`` and ``demo``.
+``optimize`` (the reference pipeline), ``release``, ``autograde``, ``verify``, ``feedback``,
+``grades``, ``leaderboard``, ``throughput``, ``lane-check`` and ``demo``.
 
 Where the instructor's package is installed, the ``day26`` entry point is this module's ``main``;
 a learner's install (the bundle) runs :func:`helpers.cli.main` and offers learner commands only.
@@ -11,12 +11,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from dataclasses import asdict
 from pathlib import Path
 
 from tqdm import tqdm
 
-from helpers.cli import TRACK_HELP, add_command, build_parser, progress, run, run_optimize
+from helpers.cli import TRACK_HELP, add_command, build_parser, progress, run
 from helpers.errors import Day26Error
 from helpers.tracks import TRACKS, get_track
 
@@ -50,6 +51,53 @@ def _grade_class(course, sources: list[Path], limits, workers: int, scheduler: s
 
 
 # --- release -----------------------------------------------------------------------------------
+
+
+# --- optimize ----------------------------------------------------------------------------------
+
+
+def run_optimize(track_name: str, out_dir: Path, quiet: bool) -> dict:
+    """Run the reference pipeline (grading/pipeline.py) on a track with a progress bar; return what it did as a dict."""
+    from grading.pipeline import STEPS, run_pipeline
+
+    track = get_track(track_name)
+    bar = progress(len(STEPS), f"optimizing {track.name}", quiet)
+    started = time.perf_counter()
+
+    def on_step(name: str) -> None:
+        bar.set_postfix_str(name)
+        if name != STEPS[0]:
+            bar.update(1)
+
+    result = run_pipeline(track, out_dir, on_step=on_step)
+    bar.update(1)
+    bar.close()
+    return {
+        "track": track.name,
+        "out_dir": str(out_dir),
+        "seconds": time.perf_counter() - started,
+        "targets_met": result.target.passed,
+        "targets": result.target.status,
+        "records": [asdict(record) for record in result.records],
+        "summary": result.summary(),
+    }
+
+
+def command_optimize(args: argparse.Namespace) -> int:
+    outcome = run_optimize(args.track, Path(args.out), args.json)
+    if args.json:
+        print(json.dumps({key: value for key, value in outcome.items() if key != "summary"}, indent=2))
+    else:
+        print(outcome["summary"])
+        print(f"\nartifacts, results.json and comparison.png in {outcome['out_dir']} ({outcome['seconds']:.0f} s)")
+    return 0
+
+
+def _add_optimize(commands: argparse._SubParsersAction) -> None:
+    summary = "run every optimization on a track, save artifacts, print the table"
+    sub = add_command(commands, "optimize", command_optimize, summary)
+    sub.add_argument("--track", required=True, help=TRACK_HELP)
+    sub.add_argument("--out", default="artifacts", help="output folder (default: artifacts)")
 
 
 def command_release(args: argparse.Namespace) -> int:
@@ -339,6 +387,7 @@ def _add_demo(commands) -> None:
 
 
 INSTRUCTOR_COMMANDS = (
+    _add_optimize,
     _add_release,
     _add_verify,
     _add_autograde,

@@ -40,7 +40,16 @@ def put_environment_tools_on_path() -> None:
 
 # Folders a learner's run creates beside the notebooks; nbgrader must never copy them from the
 # instructor's solutions folder over a learner's (an instructor who ran the solutions has them).
-NOT_COURSE_FILES = ["artifacts", "experiments", "*.pth", "*.onnx", "*.onnx.data", "*.png", ".ipynb_checkpoints", "__pycache__"]
+NOT_COURSE_FILES = [
+    "artifacts",
+    "experiments",
+    "*.pth",
+    "*.onnx",
+    "*.onnx.data",
+    "*.png",
+    ".ipynb_checkpoints",
+    "__pycache__",
+]
 
 
 def course_config(root: str | Path, workspace: str | Path | None = None, gradebook: str | Path | None = None) -> Config:

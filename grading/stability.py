@@ -22,9 +22,9 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grading.pipeline import run_pipeline
 from grading.verify import Verdict, lane_comparison, verify_command
 from helpers import contract
-from helpers.pipeline import run_pipeline
 from helpers.reference import ready_model
 from helpers.targets import lane_settings
 from helpers.tracks import Track

@@ -38,8 +38,8 @@ from helpers.artifacts import load_int8_into, load_into
 from helpers.bench import Comparison, compare_latency
 from helpers.data import Dataset
 from helpers.errors import Day26Error
-from helpers.parity import check_parity
 from helpers.measure import accuracy, count_onnx_parameters, count_parameters, size_on_disk, sparsity
+from helpers.parity import check_parity
 from helpers.reference import ready_model
 from helpers.runtime import open_session
 from helpers.targets import Threshold, judge, lane_settings, threshold_for

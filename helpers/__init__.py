@@ -1,7 +1,9 @@
 """helpers: the learner package behind the Day 26 notebooks. It measures and checks.
 
 It stands alone (it imports nothing of the instructor's ``grading`` package) and ships whole in
-the learner bundle. One module per job, so you can read each on its own:
+the learner bundle. The techniques themselves (quantizing, pruning, exporting) are not here: you
+write them in the notebooks with torch, torch-pruning, onnx and onnxruntime, and these modules
+measure what you made. One module per job, so you can read each on its own:
 
 - ``contract``    the artifacts contract: every file the day makes, its results record, its targets
 - ``targets``     the day's targets (``targets.toml``) and the one rule that says "met"
@@ -17,15 +19,17 @@ the learner bundle. One module per job, so you can read each on its own:
 - ``onnx_files``  which files an ONNX model needs (its external data, wherever it is stored)
 - ``bench``       latency by a fixed protocol, and A-vs-B comparisons
 - ``runtime``     ONNX Runtime sessions with fixed threads
-- ``quantize``    dynamic and static INT8, in PyTorch and ONNX Runtime
-- ``prune``       unstructured and structured pruning
-- ``export``      ONNX export and a parity check
+- ``int8_state``  saving and loading a PyTorch INT8 model's weights safely
+- ``quantization_error``  the error INT8 puts into each layer's weights (dB)
+- ``compression`` what the zeros of a pruned model save once compressed (gzip, INT8 + gzip)
+- ``parity``      does the ONNX model compute what the PyTorch model computes?
+- ``captured``    what a library prints inside a block, shown as a line instead of a red wall
+- ``plots``       the pruning sweep, the sensitivity scan, saving figures
 - ``artifacts``   safe loading and inspection of .pth and .onnx files
 - ``variants``    measuring one variant against the baseline, the same way everywhere
 - ``report``      the results record, results.json, the summary table and the comparison plot
 - ``workbook``    what the notebooks share: the chosen track, the opening cell, the checklist, targets
 - ``card``        the results card for the Teams check-in
-- ``pipeline``    every technique in a row (``day26 optimize``)
 - ``files``       writing files in one step (never half-written)
 - ``errors``      the one error type a learner sees: a clear sentence, no traceback
 - ``cli``         the learner's ``day26`` command line

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from helpers.errors import file_error
+from helpers.int8_state import load_dynamic_int8
 from helpers.measure import (
     count_onnx_parameters,
     count_parameters,
@@ -26,7 +27,6 @@ from helpers.measure import (
     referenced_files,
     sparsity,
 )
-from helpers.quantize import load_dynamic_int8
 
 
 def load_state_dict_file(path: str | Path) -> dict:
@@ -70,7 +70,7 @@ def load_into(build_model: Callable[[], nn.Module], path: str | Path) -> nn.Modu
 
 
 def load_int8_into(build_model: Callable[[], nn.Module], path: str | Path) -> nn.Module:
-    """Load a saved dynamic-INT8 state_dict (see :func:`helpers.quantize.save_dynamic_int8`)."""
+    """Load a saved dynamic-INT8 state_dict (see :func:`helpers.int8_state.save_dynamic_int8`)."""
     state = load_state_dict_file(path)
     if all(value.is_floating_point() for value in state.values() if isinstance(value, torch.Tensor)):
         raise file_error(

@@ -101,7 +101,11 @@ def library_output() -> Iterator[LibraryOutput]:
     out, err = _Capture(sys.stdout), _Capture(sys.stderr)
     handlers = _stream_handlers()
     previous_streams = [handler.stream for handler in handlers]
-    with warnings.catch_warnings(record=True) as raised, contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+    with (
+        warnings.catch_warnings(record=True) as raised,
+        contextlib.redirect_stdout(out),
+        contextlib.redirect_stderr(err),
+    ):
         warnings.simplefilter("always")
         for handler in handlers:
             handler.setStream(err)

@@ -1,11 +1,11 @@
-"""The learner's ``day26`` command line: ``train``, ``optimize``, ``inspect``, ``check``, ``card``.
+"""The learner's ``day26`` command line: ``train``, ``inspect``, ``check``, ``card``.
 
 Every subcommand has ``--help``; ``--json`` prints machine-readable output on stdout. Problems
 with the input print one line on stderr and exit with status 2.
 
-The instructor's commands (``release``, ``autograde``, ``verify``, ...) are not here: they live in
+The instructor's commands (``optimize``, ``release``, ``autograde``, ``verify``, ...) are not here: they live in
 the instructor's package, whose ``grading.cli`` adds them to this parser. A learner's install has
-these five commands only.
+these four commands only.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -75,55 +74,6 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     sub.add_argument("--retrain", action="store_true", help="train again even if a trained model exists")
 
 
-# --- optimize ----------------------------------------------------------------------------------
-
-
-def run_optimize(track_name: str, out_dir: Path, quiet: bool) -> dict:
-    """Run the reference pipeline on a track with a progress bar; return what it did as a dict."""
-    from dataclasses import asdict
-
-    from helpers.pipeline import STEPS, run_pipeline
-
-    track = get_track(track_name)
-    bar = progress(len(STEPS), f"optimizing {track.name}", quiet)
-    started = time.perf_counter()
-
-    def on_step(name: str) -> None:
-        bar.set_postfix_str(name)
-        if name != STEPS[0]:
-            bar.update(1)
-
-    result = run_pipeline(track, out_dir, on_step=on_step)
-    bar.update(1)
-    bar.close()
-    return {
-        "track": track.name,
-        "out_dir": str(out_dir),
-        "seconds": time.perf_counter() - started,
-        "targets_met": result.target.passed,
-        "targets": result.target.status,
-        "records": [asdict(record) for record in result.records],
-        "summary": result.summary(),
-    }
-
-
-def command_optimize(args: argparse.Namespace) -> int:
-    outcome = run_optimize(args.track, Path(args.out), args.json)
-    if args.json:
-        print(json.dumps({key: value for key, value in outcome.items() if key != "summary"}, indent=2))
-    else:
-        print(outcome["summary"])
-        print(f"\nartifacts, results.json and comparison.png in {outcome['out_dir']} ({outcome['seconds']:.0f} s)")
-    return 0
-
-
-def _add_optimize(commands: argparse._SubParsersAction) -> None:
-    summary = "run every optimization on a track, save artifacts, print the table"
-    sub = add_command(commands, "optimize", command_optimize, summary)
-    sub.add_argument("--track", required=True, help=TRACK_HELP)
-    sub.add_argument("--out", default="artifacts", help="output folder (default: artifacts)")
-
-
 # --- inspect -----------------------------------------------------------------------------------
 
 
@@ -154,7 +104,7 @@ def command_check(args: argparse.Namespace) -> int:
     results = contract.RESULTS.path(folder)
     records = records_by_variant(results)
     if contract.BASELINE.variant not in records:
-        raise Day26Error(f"{results}: no baseline record. Run the notebooks (01 first) or day26 optimize.")
+        raise Day26Error(f"{results}: no baseline record. Run the notebooks (01 first).")
     track = get_track(records[contract.BASELINE.variant].track)
     rows = []
     for variant in records:
@@ -216,7 +166,7 @@ def _add_card(commands: argparse._SubParsersAction) -> None:
     sub.add_argument("--out", default="artifacts", help="folder for card.png and card.md (default: artifacts)")
 
 
-LEARNER_COMMANDS = (_add_train, _add_optimize, _add_inspect, _add_check, _add_card)
+LEARNER_COMMANDS = (_add_train, _add_inspect, _add_check, _add_card)
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]:

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from torch import nn
 
+from helpers.int8_state import portable_state_dict
 from helpers.measure import state_tensors
-from helpers.quantize import portable_state_dict
 
 
 @dataclass

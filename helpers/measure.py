@@ -22,8 +22,8 @@ from torch import nn
 
 from helpers.data import Dataset
 from helpers.errors import file_error
+from helpers.int8_state import portable_state_dict
 from helpers.onnx_files import external_locations, load_graph_only, model_tensors
-from helpers.quantize import portable_state_dict
 
 # ----------------------------------------------------------------------------- size on disk
 

@@ -2,7 +2,7 @@
 
 Every model takes one batch tensor ``x`` and returns class scores (logits) of shape
 ``(batch, 2)``. The argument is called ``x`` on purpose: ONNX export names its dynamic
-batch dimension after it (see :mod:`helpers.export`).
+batch dimension after it (see notebook 04).
 """
 
 from __future__ import annotations

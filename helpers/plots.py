@@ -39,8 +39,9 @@ def sparsity_sweep_figure(points: list[SweepPoint], baseline_accuracy: float, ba
     accuracy_axis.set(xlabel="sparsity (%)", ylabel="accuracy (%)", title="accuracy against sparsity")
     accuracy_axis.legend()
     scopes = {point.scope for point in points}
-    shown = sorted((p for p in points if p.scope == ("global" if "global" in scopes else min(scopes))),
-                   key=lambda p: p.sparsity)
+    shown = sorted(
+        (p for p in points if p.scope == ("global" if "global" in scopes else min(scopes))), key=lambda p: p.sparsity
+    )
     x = [100 * p.sparsity for p in shown]
     for label, values in (
         ("dense .pth", [p.dense_bytes for p in shown]),
@@ -66,8 +67,12 @@ def sensitivity_figure(accuracy_by_layer: dict[str, dict[float, float]], baselin
     width = 0.8 / max(1, len(amounts))
     for index, amount in enumerate(amounts):
         positions = [i + (index - (len(amounts) - 1) / 2) * width for i in range(len(layers))]
-        axis.bar(positions, [100 * accuracy_by_layer[layer].get(amount, float("nan")) for layer in layers],
-                 width=width, label=f"{amount:.0%} of the layer pruned")
+        axis.bar(
+            positions,
+            [100 * accuracy_by_layer[layer].get(amount, float("nan")) for layer in layers],
+            width=width,
+            label=f"{amount:.0%} of the layer pruned",
+        )
     axis.axhline(100 * baseline_accuracy, color="grey", linestyle="--", label="baseline")
     axis.set_xticks(range(len(layers)), layers, rotation=45, ha="right")
     axis.set(ylabel="accuracy (%)", title="pruning one layer at a time")

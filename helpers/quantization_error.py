@@ -60,15 +60,22 @@ def _weights(model: nn.Module) -> list[tuple[str, str, torch.Tensor]]:
         if isinstance(module, nn.Conv1d | nn.Conv2d | nn.Linear | nn.Embedding):
             found.append((f"{name}.weight", kind, module.weight))
         elif isinstance(module, nn.LSTM | nn.GRU):
-            found += [(f"{name}.{w}", kind, getattr(module, w)) for w in module._flat_weights_names if w.startswith("weight")]
+            found += [
+                (f"{name}.{w}", kind, getattr(module, w)) for w in module._flat_weights_names if w.startswith("weight")
+            ]
     return found
 
 
 def int8_weight_errors(model: nn.Module) -> list[WeightError]:
     """The INT8 rounding error of every weight matrix of an FP32 ``model``, per tensor and per channel."""
     return [
-        WeightError(name, kind, weight.numel(), sqnr_db(weight, int8_round_trip(weight, False)),
-                    sqnr_db(weight, int8_round_trip(weight, True)))
+        WeightError(
+            name,
+            kind,
+            weight.numel(),
+            sqnr_db(weight, int8_round_trip(weight, False)),
+            sqnr_db(weight, int8_round_trip(weight, True)),
+        )
         for name, kind, weight in _weights(model)
     ]
 
@@ -79,6 +86,8 @@ def weight_error_table(errors: list[WeightError]) -> str:
     lines = [f"{'weights':<28} {'type':<10} {'values':>10} {'per tensor':>11} {'per channel':>12}"]
     for error in errors:
         mark = "  <- most error" if error is worst else ""
-        lines.append(f"{error.layer:<28} {error.kind:<10} {error.values:>10,} {error.per_tensor_db:>8.1f} dB "
-                     f"{error.per_channel_db:>9.1f} dB{mark}")
+        lines.append(
+            f"{error.layer:<28} {error.kind:<10} {error.values:>10,} {error.per_tensor_db:>8.1f} dB "
+            f"{error.per_channel_db:>9.1f} dB{mark}"
+        )
     return "\n".join(lines)

@@ -28,13 +28,13 @@ import pytest
 import torch
 
 from grading.autograde import GRADED, REFUSED, REVIEW
+from grading.pipeline import run_pipeline
 from grading.samples import DISABLE_ASSERTS, choose, first_solution_cells, hand_in, notebooks_of
 from grading.score import VERIFIED_CELLS, apply_verdict
+from grading.techniques.prune import prune_l1_unstructured
 from grading.verify import Verdict
 from helpers.errors import Day26Error
 from helpers.models import LesionNet, StockMLP
-from helpers.pipeline import run_pipeline
-from helpers.prune import prune_l1_unstructured
 from helpers.targets import lane_settings
 from helpers.tracks import get_track
 

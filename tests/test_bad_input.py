@@ -9,9 +9,9 @@ import onnx
 import pytest
 import torch
 
+from grading.techniques.export import export_onnx
 from helpers.artifacts import load_into
 from helpers.errors import Day26Error
-from helpers.export import export_onnx
 from helpers.models import LesionNet, StockMLP
 from helpers.tracks import TRACKS, bring_your_own_model, check_inputs, get_track
 

@@ -12,8 +12,18 @@ from pathlib import Path
 from grading.bundle import build_bundle
 
 ROOT = Path(__file__).resolve().parent.parent
-LEARNER_COMMANDS = ("train", "optimize", "inspect", "check", "card")
-INSTRUCTOR_COMMANDS = ("release", "autograde", "verify", "feedback", "grades", "leaderboard", "throughput", "demo")
+LEARNER_COMMANDS = ("train", "inspect", "check", "card")
+INSTRUCTOR_COMMANDS = (
+    "optimize",
+    "release",
+    "autograde",
+    "verify",
+    "feedback",
+    "grades",
+    "leaderboard",
+    "throughput",
+    "demo",
+)
 
 
 def _imported_modules(path: Path) -> set[str]:

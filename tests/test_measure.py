@@ -7,13 +7,14 @@ import pytest
 import torch
 from torch import nn
 
+from grading.techniques.export import export_onnx
+from grading.techniques.quantize import ort_dynamic_int8, torch_dynamic_int8
 from helpers.artifacts import inspect_artifact
 from helpers.bench import Measurement, compare_latency, measure_latency
 from helpers.errors import Day26Error
-from helpers.export import export_onnx
+from helpers.int8_state import save_dynamic_int8
 from helpers.measure import accuracy, count_onnx_parameters, count_parameters, size_on_disk, sparsity
 from helpers.models import LesionNet, SentimentLSTM, StockMLP
-from helpers.quantize import ort_dynamic_int8, save_dynamic_int8, torch_dynamic_int8
 
 
 def _half_zero_mlp() -> StockMLP:

@@ -11,8 +11,8 @@ import sys
 import pytest
 import torch
 
+from grading.pipeline import run_pipeline
 from helpers.artifacts import load_int8_into, load_into
-from helpers.pipeline import run_pipeline
 from helpers.reference import ready_model
 from helpers.runtime import open_session
 from helpers.tracks import TRACKS

@@ -61,7 +61,7 @@ def _results(folder, speedup: float) -> None:
 
 
 def test_a_speed_inside_the_band_reads_the_same_everywhere(tmp_path, monkeypatch):
-    from helpers.pipeline import TargetCheck
+    from grading.pipeline import TargetCheck
     from helpers.tracks import get_track
     from helpers.workbook import figures_against_targets, judge_recorded
 

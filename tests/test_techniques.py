@@ -7,13 +7,19 @@ import onnx
 import pytest
 import torch
 
+from grading.techniques.export import export_onnx
+from grading.techniques.prune import (
+    add_l1_masks,
+    make_pruning_permanent,
+    prune_channels,
+    prune_l1_unstructured,
+    prune_lstm_units,
+)
+from grading.techniques.quantize import ort_dynamic_int8, ort_static_int8, torch_dynamic_int8
 from helpers.data import make_skin_images
-from helpers.export import export_onnx
-from helpers.parity import check_parity
 from helpers.measure import count_parameters, size_on_disk, sparsity
 from helpers.models import LesionNet, SentimentLSTM, StockMLP
-from helpers.prune import add_l1_masks, make_pruning_permanent, prune_channels, prune_l1_unstructured, prune_lstm_units
-from helpers.quantize import ort_dynamic_int8, ort_static_int8, torch_dynamic_int8
+from helpers.parity import check_parity
 from helpers.runtime import open_session, run_session
 
 

@@ -13,9 +13,9 @@ import onnx
 import pytest
 import torch
 
+from grading.pipeline import run_pipeline
 from grading.verify import verify_submission
 from helpers.models import LesionNet, StockMLP
-from helpers.pipeline import run_pipeline
 from helpers.tracks import get_track
 
 
@@ -78,7 +78,7 @@ def test_a_baseline_with_random_weights_fails_on_accuracy(submission):
 
 
 def test_an_unpruned_model_submitted_as_optimized_fails_on_structure(submission):
-    from helpers.export import export_onnx
+    from grading.techniques.export import export_onnx
     from helpers.reference import ready_model
 
     track = get_track("tabular")
@@ -174,7 +174,7 @@ def test_an_unoptimized_model_submitted_as_optimized_fails_on_size_and_speed(day
     folder = tmp_path / "learner"
     artifacts = folder / "artifacts"
     artifacts.mkdir(parents=True)
-    from helpers.export import export_onnx
+    from grading.techniques.export import export_onnx
     from helpers.reference import ready_model
 
     export_onnx(ready_model(track).model, track.example_batch(), artifacts / "optimized.onnx")

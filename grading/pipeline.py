@@ -16,14 +16,15 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from grading.techniques.export import export_onnx
+from grading.techniques.prune import prune_channels, prune_l1_unstructured, prune_lstm_units
+from grading.techniques.quantize import ort_dynamic_int8, ort_static_int8, torch_dynamic_int8
 from helpers import contract
 from helpers.compression import gzip_size
 from helpers.data import Dataset
-from helpers.export import export_onnx
-from helpers.parity import check_parity
+from helpers.int8_state import save_dynamic_int8
 from helpers.measure import count_parameters
-from helpers.prune import prune_channels, prune_l1_unstructured, prune_lstm_units
-from helpers.quantize import ort_dynamic_int8, ort_static_int8, save_dynamic_int8, torch_dynamic_int8
+from helpers.parity import check_parity
 from helpers.reference import ready_model
 from helpers.report import VariantResult, read_results, save_comparison_plot, summary_table
 from helpers.runtime import open_session

@@ -20,7 +20,6 @@ import onnx
 import torch
 from torch import nn
 
-
 # The exporter logs that optional torchvision operators are missing; we write the models by hand.
 _REGISTRATION_LOGGER = "torch.onnx._internal.exporter._registration"
 
