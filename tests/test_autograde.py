@@ -83,7 +83,7 @@ class _Slow(torch.nn.Module):
         return sum(outputs) / len(outputs)
 
 smaller = model
-export_onnx(_Slow(model), track.example_batch(), optimized_path)
+export_and_quantize(_Slow(model), fp32_path, optimized_path, calibration)  # the learner's own function
 """
 
 
