@@ -42,7 +42,7 @@ from helpers.measure import accuracy, count_onnx_parameters, count_parameters, s
 from helpers.parity import check_parity
 from helpers.reference import ready_model
 from helpers.runtime import open_session
-from helpers.targets import Threshold, judge, lane_settings, threshold_for
+from helpers.targets import Judgement, Threshold, judge, lane_settings, threshold_for
 from helpers.tracks import Track, get_track
 
 LANE_ATTEMPTS = 3
@@ -161,10 +161,15 @@ class _Context:
             return size_on_disk(baseline_file)
 
 
+def _met(judgements: list[Judgement]) -> bool:
+    """Every judged figure passed; no judgement at all means the artifact has no such target (met)."""
+    return all(judgement.passed for judgement in judgements)
+
+
 def _accuracy_check(ctx: _Context, artifact: str, model: object, t: Threshold, advice: str = LOST_ACCURACY) -> Check:
     value = ctx.accuracies[artifact] = accuracy(model, ctx.hidden)
     change = 100.0 * (value - ctx.reference_accuracy)  # points, on the same hidden samples
-    ok = judge(t, accuracy_drop_points=-change)[0].passed
+    ok = _met(judge(t, accuracy_drop_points=-change))
     return Check(
         artifact,
         "accuracy",
@@ -178,7 +183,7 @@ def _accuracy_check(ctx: _Context, artifact: str, model: object, t: Threshold, a
 
 def _size_check(ctx: _Context, artifact: str, path: Path, t: Threshold) -> Check:
     ratio = ctx.baseline_bytes / size_on_disk(path)
-    ok = judge(t, size_reduction=ratio)[0].passed
+    ok = _met(judge(t, size_reduction=ratio))
     reason = "" if ok else "not small enough: quantize the weights or remove channels"
     return Check(artifact, "size", f"{ratio:.2f}x smaller", f">= {t.min_size_reduction:g}x", ok, reason, ratio)
 
@@ -207,7 +212,7 @@ def _speed_check(ctx: _Context, artifact: str, session: object, t: Threshold, ve
                 "artifact_ms": comparison.candidate.samples_ms,
             }
         )
-        passed = judge(t, speedup=comparison.speedup, band=band)[0].passed
+        passed = _met(judge(t, speedup=comparison.speedup, band=band))
         if passed is not None:  # met or missed; inside the band: measure again
             break
     verdict.lane[artifact] = {"threads": ctx.threads, "guard_band": band, "attempts": attempts}
@@ -295,7 +300,7 @@ def _verify_pruned(ctx: _Context, verdict: Verdict) -> None:
         return
     _, model = loaded
     measured = sparsity(model).overall
-    ok = judge(t, sparsity=measured)[0].passed
+    ok = _met(judge(t, sparsity=measured))
     reason = "" if ok else "prune a larger fraction of the weights"
     verdict.checks.append(Check(name, "sparsity", f"{measured:.1%}", f">= {t.min_sparsity:.0%}", ok, reason, measured))
     verdict.checks.append(_accuracy_check(ctx, name, model, t))
@@ -341,7 +346,7 @@ def _verify_onnx(ctx: _Context, verdict: Verdict, artifact: contract.Artifact, p
         return
     if t.max_parity_difference:
         difference = check_parity(_learner_fp32_model(ctx), path, ctx.hidden.model_inputs(0, 16)).max_abs_difference
-        ok = judge(t, parity_difference=difference)[0].passed
+        ok = _met(judge(t, parity_difference=difference))
         reason = "" if ok else "the ONNX model does not compute what your model does"
         verdict.checks.append(
             Check(name, "parity", f"{difference:.1e}", f"<= {t.max_parity_difference:g}", ok, reason, difference)

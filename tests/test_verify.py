@@ -247,3 +247,23 @@ def test_a_constant_nodes_external_data_in_a_hard_link_is_refused(submission, tm
     verdict = verify_submission(submission)
     check = _checks(verdict, "optimized.onnx")["file"]
     assert check.passed is False and "hard link" in check.reason
+
+
+def test_an_artifact_without_a_size_target_is_judged_not_crashed_on(day26_home, tmp_path):
+    """Images: PyTorch dynamic INT8 has no size target (it cannot shrink a CNN); the verifier judges
+    the rest of it and says met for size, where it once failed with an IndexError."""
+    from grading.techniques.quantize import torch_dynamic_int8
+    from helpers.int8_state import save_dynamic_int8
+    from helpers.reference import ready_model
+
+    track = get_track("images")
+    model = ready_model(track).model
+    artifacts = tmp_path / "learner" / "artifacts"
+    artifacts.mkdir(parents=True)
+    (artifacts / "track.json").write_text(json.dumps({"track": "images"}))
+    torch.save(model.state_dict(), artifacts / "baseline.pth")
+    save_dynamic_int8(torch_dynamic_int8(model), artifacts / "quantized_dynamic.pth")
+    verdict = verify_submission(tmp_path / "learner", part="measure")
+    checks = _checks(verdict, "quantized_dynamic.pth")
+    assert checks["size"].passed and checks["accuracy"].passed and checks["INT8 weights"].passed, verdict.table()
+    assert not _checks(verdict, "pruned.pth")["file"].passed  # the others are missing, and said so
