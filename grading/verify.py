@@ -161,9 +161,13 @@ class _Context:
             return size_on_disk(baseline_file)
 
 
-def _met(judgements: list[Judgement]) -> bool:
-    """Every judged figure passed; no judgement at all means the artifact has no such target (met)."""
-    return all(judgement.passed for judgement in judgements)
+def _met(judgements: list[Judgement]) -> bool | None:
+    """True when every judged figure is met, False when one is missed, None when a speed is inside the
+    guard band (measure again). No judgement at all means the artifact has no such target: met."""
+    verdicts = [judgement.passed for judgement in judgements]
+    if False in verdicts:
+        return False
+    return None if None in verdicts else True
 
 
 def _accuracy_check(ctx: _Context, artifact: str, model: object, t: Threshold, advice: str = LOST_ACCURACY) -> Check:

@@ -267,3 +267,14 @@ def test_an_artifact_without_a_size_target_is_judged_not_crashed_on(day26_home, 
     checks = _checks(verdict, "quantized_dynamic.pth")
     assert checks["size"].passed and checks["accuracy"].passed and checks["INT8 weights"].passed, verdict.table()
     assert not _checks(verdict, "pruned.pth")["file"].passed  # the others are missing, and said so
+
+
+def test_a_speed_inside_the_guard_band_is_measured_again_not_failed():
+    from grading.verify import _met
+    from helpers.targets import Threshold, judge
+
+    target = Threshold(max_accuracy_drop=1.0, min_speedup=8.0)
+    assert _met(judge(target, speedup=8.29, band=0.1)) is None  # inside the band: measure again
+    assert _met(judge(target, speedup=9.0, band=0.1)) is True
+    assert _met(judge(target, speedup=7.0, band=0.1)) is False
+    assert _met(judge(Threshold(max_accuracy_drop=1.0), size_reduction=1.0)) is True  # no size target: met
