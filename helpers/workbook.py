@@ -80,6 +80,13 @@ class NotebookSetup:
         """The training split (for calibration and fine-tuning; made on first use)."""
         return self.track.train_data()
 
+    @property
+    def shows_demonstrations(self) -> bool:
+        """False while nbgrader's autograder runs the notebook (``NBGRADER_EXECUTION=autograde``):
+        the live demonstrations of the old lesson plan's traps are then skipped, to keep grading one
+        submission within two minutes. Nothing in them is graded."""
+        return os.environ.get("NBGRADER_EXECUTION") != "autograde"
+
 
 def setup_notebook(artifact: contract.Artifact | None = None) -> NotebookSetup:
     """Read the chosen track, make its model and data ready and print what the notebook works on.
