@@ -69,7 +69,7 @@ def test_pipeline_writes_the_artifacts_of_the_contract(day26_home, tmp_path, nam
 
 def test_optimize_command_prints_json(day26_home, tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "helpers.cli", "optimize", "--track", "tabular", "--out", str(tmp_path), "--json"],
+        [sys.executable, "-m", "grading.cli", "optimize", "--track", "tabular", "--out", str(tmp_path), "--json"],
         capture_output=True,
         text=True,
     )
