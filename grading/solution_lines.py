@@ -20,7 +20,7 @@ BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 # (a function of the same name that the notebook defines itself is the learner's code, not a helper)
 TECHNIQUE_HELPERS = re.compile(
     r"\b(torch_dynamic_int8|ort_static_int8|ort_dynamic_int8|prune_channels|prune_lstm_units|"
-    r"prune_l1_unstructured|export_onnx)\s*\("
+    r"prune_l1_unstructured|export_onnx|save_comparison_plot)\s*\("
 )
 DEFINED = re.compile(r"^\s*def\s+(\w+)\s*\(", re.MULTILINE)
 
