@@ -42,7 +42,17 @@ from helpers.measure import accuracy, count_onnx_parameters, count_parameters, s
 from helpers.parity import check_parity
 from helpers.reference import ready_model
 from helpers.runtime import open_session
-from helpers.targets import Judgement, Threshold, judge, lane_settings, threshold_for
+from helpers.targets import (
+    INSIDE_BAND,
+    MET,
+    MISSED,
+    Judgement,
+    Threshold,
+    judge,
+    lane_settings,
+    overall_status,
+    threshold_for,
+)
 from helpers.tracks import Track, get_track
 
 LANE_ATTEMPTS = 3
@@ -162,12 +172,9 @@ class _Context:
 
 
 def _met(judgements: list[Judgement]) -> bool | None:
-    """True when every judged figure is met, False when one is missed, None when a speed is inside the
-    guard band (measure again). No judgement at all means the artifact has no such target: met."""
-    verdicts = [judgement.passed for judgement in judgements]
-    if False in verdicts:
-        return False
-    return None if None in verdicts else True
+    """The one rule of :func:`helpers.targets.overall_status` as a check's outcome: True met, False
+    missed, None inside the guard band (measure again). No judgement at all (no such target) is met."""
+    return {MET: True, MISSED: False, INSIDE_BAND: None}[overall_status(judgements)]
 
 
 def _accuracy_check(ctx: _Context, artifact: str, model: object, t: Threshold, advice: str = LOST_ACCURACY) -> Check:
