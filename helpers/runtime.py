@@ -16,15 +16,20 @@ import torch
 from helpers.measure import size_on_disk
 
 
-def open_session(path: str | Path, threads: int = 1) -> ort.InferenceSession:
+def open_session(
+    path: str | Path,
+    threads: int = 1,
+    optimization_level: ort.GraphOptimizationLevel = ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
+) -> ort.InferenceSession:
     """An ORT session on the CPU with ``threads`` intra-op threads, one inter-op thread,
-    no spinning, and every graph optimization on (quantized QDQ models need level ALL)."""
+    no spinning, and every graph optimization on by default: quantized QDQ models need level
+    ALL to run as INT8 kernels (notebook 02 shows what a lower ``optimization_level`` costs)."""
     size_on_disk(path)  # checks the file and every file it references exist, with a clear message
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.graph_optimization_level = optimization_level
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.add_session_config_entry("session.inter_op.allow_spinning", "0")
     options.log_severity_level = 3  # errors only: ORT's informational lines are not for learners
