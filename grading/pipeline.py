@@ -28,10 +28,11 @@ from helpers.parity import check_parity
 from helpers.reference import ready_model
 from helpers.report import VariantResult, read_results, save_comparison_plot, summary_table
 from helpers.runtime import open_session
-from helpers.targets import INSIDE_BAND, MET, MISSED, Judgement, judge, overall_status, threshold_for
+from helpers.targets import INSIDE_BAND, MET, MISSED, Judgement, judge, overall_status
 from helpers.tracks import Track, check_inputs
 from helpers.train import train
 from helpers.variants import measure_variant
+from helpers.workbook import targets_of
 
 STEPS = ("reference model", "baseline", "dynamic INT8", "pruning", "ONNX export", "ONNX INT8", "combined", "report")
 UNSTRUCTURED_AMOUNT = 0.5  # fraction of weights zeroed in the "pruned" variant
@@ -85,7 +86,7 @@ def _structured_prune(track: Track, model: nn.Module) -> nn.Module:
     recipe = track.combined
     if recipe.structure == "lstm_units":
         return prune_lstm_units(model, recipe.prune_amount)
-    return prune_channels(model, track.example_batch(), recipe.prune_amount, keep=(track.classifier_name,))
+    return prune_channels(model, track.example_batch(), recipe.prune_amount)
 
 
 def _int8_in_onnx_runtime(track: Track, source: Path, target: Path, calibration: Dataset, allow_none: bool) -> str:
@@ -219,7 +220,7 @@ def run_pipeline(
     records = read_results(run.results)
     save_comparison_plot(records, contract.COMPARISON_PLOT.path(out_dir))
     judgements = judge(
-        threshold_for(track.name, contract.COMBINED.target),
+        targets_of(track, contract.COMBINED),
         size_reduction=base.size_bytes / combined.size_bytes,
         speedup=combined.speedup_vs_baseline,
         accuracy_drop_points=100.0 * (base.accuracy - combined.accuracy),

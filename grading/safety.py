@@ -50,7 +50,12 @@ def _check_regular_file(path: Path, submission: Path) -> None:
 
 def checked_artifact(submission: Path, name: str) -> Path:
     """``submission/artifacts/name``, after the file checks."""
-    path = submission / ARTIFACTS_DIR / name
+    return checked_submission_file(submission, ARTIFACTS_DIR / name)
+
+
+def checked_submission_file(submission: Path, relative: str | Path) -> Path:
+    """``submission/relative`` (e.g. ``week5_model.toml``), after the file checks."""
+    path = submission / relative
     _check_regular_file(path, submission)
     return path
 

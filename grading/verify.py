@@ -23,6 +23,7 @@ import os
 import statistics
 import sys
 import tempfile
+import tomllib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
@@ -32,9 +33,9 @@ import torch
 from torch import nn
 
 from grading.hidden import hidden_split
-from grading.safety import UnsafeFile, checked_artifact, checked_onnx
+from grading.safety import UnsafeFile, checked_artifact, checked_onnx, checked_submission_file
 from helpers import contract
-from helpers.artifacts import load_int8_into, load_into
+from helpers.artifacts import load_int8_into, load_into, load_state_dict_file
 from helpers.bench import Comparison, compare_latency
 from helpers.data import Dataset
 from helpers.errors import Day26Error
@@ -54,6 +55,7 @@ from helpers.targets import (
     threshold_for,
 )
 from helpers.tracks import Track, get_track
+from helpers.week5 import DECLARATION_FILE
 
 LANE_ATTEMPTS = 3
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -126,6 +128,51 @@ class Verdict:
             )
         verdict = "all checks passed" if self.passed else "some checks did not pass"
         return "\n".join([*lines, f"  => {verdict}"])
+
+
+OWN_MODEL_REVIEW = (
+    "an own Week-5 model ({model}): the verifier cannot yet measure it against its own baseline without "
+    "running the learner's code, so an instructor reviews this artifact"
+)
+
+
+def _declared_model_name(submission: Path) -> str | None:
+    """The class named in the submission's week5_model.toml (read as TOML data, the code is never
+    imported), or None when the learner used the reference model."""
+    try:
+        declaration = checked_submission_file(submission, DECLARATION_FILE)
+    except UnsafeFile:
+        return None
+    try:
+        name = tomllib.loads(declaration.read_text(encoding="utf-8")).get("class")
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError):
+        name = None
+    return name if isinstance(name, str) and name else "unreadable declaration"
+
+
+def _verify_own_model_files(ctx: _Context, verdict: Verdict, model_name: str) -> None:
+    """For an own model: every artifact is checked as a file (safe, loadable without code) and then
+    left to an instructor (see :data:`OWN_MODEL_REVIEW`)."""
+    reason = OWN_MODEL_REVIEW.format(model=model_name)
+    for artifact in (contract.BASELINE, contract.QUANTIZED_DYNAMIC, contract.PRUNED):
+        try:
+            load_state_dict_file(checked_artifact(ctx.submission, artifact.file))
+        except (UnsafeFile, Day26Error) as error:
+            verdict.checks.append(_refused(artifact.file, error))
+            continue
+        verdict.checks.append(Check(artifact.file, "file", "a state_dict", "own baseline", None, reason))
+    for artifact in (contract.QUANTIZED_STATIC, contract.ONNX_FP32, contract.COMBINED):
+        try:
+            open_session(checked_onnx(ctx.submission, artifact.file), ctx.threads)
+        except (UnsafeFile, Day26Error) as error:
+            if artifact != contract.QUANTIZED_STATIC:  # only conv nets make it
+                verdict.checks.append(_refused(artifact.file, error))
+            continue
+        except Exception as error:  # onnxruntime rejects a malformed graph in many ways
+            why = Day26Error(f"{artifact.file} does not load in ONNX Runtime ({type(error).__name__})")
+            verdict.checks.append(_refused(artifact.file, why))
+            continue
+        verdict.checks.append(Check(artifact.file, "file", "loads", "own baseline", None, reason))
 
 
 def _track_check(submission: Path, track_name: str | None) -> tuple[Track | None, Check]:
@@ -412,6 +459,13 @@ def verify_submission(
         return Verdict(str(submission), "unknown", [track_check])
     ctx = _Context(submission, track, threads)
     verdict = Verdict(str(submission), track.name, [track_check])
+    own_model = _declared_model_name(submission)
+    if own_model is not None:
+        if part != "speed":
+            _verify_own_model_files(ctx, verdict, own_model)
+            _verify_plot(ctx, verdict)
+            _show_paths_from_the_submission(verdict, submission)
+        return verdict
     if part == "speed":
         _verify_onnx(ctx, verdict, contract.COMBINED, part)
         _show_paths_from_the_submission(verdict, submission)

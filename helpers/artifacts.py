@@ -76,7 +76,7 @@ def load_int8_into(build_model: Callable[[], nn.Module], path: str | Path) -> nn
         raise file_error(
             path,
             "holds FP32 weights only: the weights are FP32, not INT8",
-            "Quantize the model (torch_dynamic_int8) and save it with save_dynamic_int8.",
+            "Quantize it with torch.ao.quantization.quantize_dynamic and save it with save_dynamic_int8.",
         )
     try:
         return load_dynamic_int8(build_model(), state)

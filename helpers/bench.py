@@ -229,9 +229,9 @@ _FIRST_CALLS_SCRIPT = """
 import json, sys, time
 import torch
 from helpers.reference import ready_model
-from helpers.tracks import get_track
+from helpers.workbook import track_with_its_model
 
-track = get_track(sys.argv[1])
+track = track_with_its_model(sys.argv[1])
 model = ready_model(track).model
 torch.set_num_threads(int(sys.argv[3]))
 one_input = track.val_data().model_inputs(0, 1)
@@ -245,18 +245,14 @@ print(json.dumps(samples))
 """
 
 
-def first_calls_in_a_fresh_process(track_name: str, calls: int = 5, threads: int = 1) -> list[float] | None:
+def first_calls_in_a_fresh_process(track_name: str, calls: int = 5, threads: int = 1) -> list[float]:
     """Milliseconds of each of the first ``calls`` calls of the track's reference model in a new
     Python process, where nothing is warm yet (batch 1, ``threads`` threads).
 
     The first call pays for memory allocation and the choice of kernels; a timer that includes it,
-    or too few calls after it, reports a model slower than it is. Returns None for a track that
-    exists only in this process (a model registered with ``bring_your_own_model``).
+    or too few calls after it, reports a model slower than it is. The fresh process runs the model
+    the notebooks use: the one declared in ``week5_model.toml`` in the current folder, if any.
     """
-    from helpers.tracks import TRACKS
-
-    if track_name not in TRACKS or TRACKS[track_name].checkpoint is not None:
-        return None
     package_root = str(Path(__file__).resolve().parent.parent)
     environment = os.environ | {"PYTHONPATH": os.pathsep.join([package_root, os.environ.get("PYTHONPATH", "")])}
     command = [sys.executable, "-c", _FIRST_CALLS_SCRIPT, track_name, str(calls), str(threads)]

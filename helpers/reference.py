@@ -28,9 +28,9 @@ TRAINING_SEED = 26
 
 
 def checkpoint_path(track: Track) -> Path:
-    """Where the track's trained model lives (a learner's own file, or the cache)."""
-    if track.checkpoint is not None:
-        return track.checkpoint
+    """Where the track's trained model lives (a learner's own weights file, or the cache)."""
+    if track.own_model is not None:
+        return track.own_model.weights
     return home() / f"week5_{track.name}_v{track.version}.pth"
 
 
@@ -57,13 +57,13 @@ def ready_model(
     info_path = path.with_suffix(".json")
     if path.is_file() and not retrain:
         model = load_into(track.build_model, path)
-        if info_path.is_file():
+        if info_path.is_file() and track.own_model is None:
             val_accuracy = json.loads(info_path.read_text())["val_accuracy"]
         else:
             val_accuracy = accuracy(model, track.val_data())
         return ReadyModel(track, model, path, val_accuracy, None)
-    if track.checkpoint is not None:
-        raise file_error(path, "does not exist", "Give the path of your own trained state_dict.")
+    if track.own_model is not None:
+        raise file_error(path, "does not exist", f"Give the path of your trained state_dict in {track.own_model.file}.")
 
     started = time.perf_counter()
     torch.manual_seed(TRAINING_SEED)

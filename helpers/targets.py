@@ -63,24 +63,28 @@ def speed_guard_band() -> float:
     return lane_settings().guard_band
 
 
-def threshold_for(track: str, target: str) -> Threshold:
+def threshold_for(track: str, target: str, own_model: bool = False) -> Threshold:
     """The targets of one artifact (its ``target`` name, e.g. ``"optimized"``) on one track.
 
-    A learner's own track (see :func:`helpers.tracks.bring_your_own_model`) uses the targets of the
-    built-in track it is like.
+    With ``own_model`` (a model declared in ``week5_model.toml``) the targets are the lesson plan's
+    goal against the learner's own baseline: the ``[own.<target>]`` table, or ``[own.<track>.<target>]``
+    where a track differs.
     """
-    from helpers.tracks import TRACKS  # tracks import torch; reading targets alone should not
-
     table = load_targets()
-    registered = TRACKS.get(track)
-    if track not in table and registered is not None and registered.like:
-        track = registered.like
+    where = f"[{track}.{target}]"
     try:
-        return Threshold(**table[track][target])
+        if own_model:
+            own = table["own"]
+            content, where = own[target], f"[own.{target}]"
+            if target in own.get(track, {}):
+                content, where = own[track][target], f"[own.{track}.{target}]"
+        else:
+            content = table[track][target]
+        return Threshold(**content)
     except KeyError:
-        raise Day26Error(f"{TARGETS_FILE} has no [{track}.{target}] table") from None
+        raise Day26Error(f"{TARGETS_FILE} has no {where} table") from None
     except TypeError as error:
-        raise Day26Error(f"{TARGETS_FILE}: [{track}.{target}] has an unknown key ({error})") from None
+        raise Day26Error(f"{TARGETS_FILE}: {where} has an unknown key ({error})") from None
 
 
 @dataclass(frozen=True)

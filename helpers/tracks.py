@@ -1,17 +1,16 @@
-"""The three tracks of the day, and how to add your own.
+"""The three tracks of the day, with the reference model of each or your own.
 
-A :class:`Track` knows everything the workbook needs about one kind of model: the shape
-and type of one input, how to build the model, where its data comes from, how to train
-it, and which optimization recipe suits it. ``get_track("images")`` returns one.
-
-Bring your own Week-5 model with :func:`bring_your_own_model`.
+A :class:`Track` knows everything the workbook needs about one kind of data and its model: the
+shape and type of one input, how to build the model, where its data comes from, how to train
+it, and which optimization recipe suits it. ``get_track("images")`` returns one with the
+reference model; :func:`with_own_model` returns the same track with the model you declared in
+``week5_model.toml`` (see :mod:`helpers.week5`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, replace
 
 import torch
 from torch import nn
@@ -21,6 +20,7 @@ from helpers.cache import cached_dataset
 from helpers.errors import Day26Error
 from helpers.models import LesionNet, SentimentLSTM, StockMLP
 from helpers.train import TrainingRecipe
+from helpers.week5 import Declaration, declared_model
 
 
 @dataclass(frozen=True)
@@ -53,10 +53,13 @@ class Track:
     val_size: int
     training: TrainingRecipe
     combined: CombinedRecipe
-    classifier_name: str = "classifier"  # the layer that structured pruning must not shrink
-    checkpoint: Path | None = None  # a learner's own trained weights; None = train the reference
-    like: str = ""  # for a learner's own track: the built-in track whose recipe and targets it uses
+    own_model: Declaration | None = None  # the learner's declared Week-5 model; None = the reference
     version: int = 1  # bump when the model, data or recipe changes, so cached models are rebuilt
+
+    @property
+    def model_name(self) -> str:
+        """The model's name for tables and cards: the reference, or the learner's class."""
+        return self.own_model.class_name if self.own_model else f"reference {self.build_model.__name__}"
 
     def train_data(self) -> data.Dataset:
         """The training split (also used for calibration and fine-tuning)."""
@@ -67,8 +70,6 @@ class Track:
         return self._split("val", self.val_size, data.VAL_SEED)
 
     def _split(self, split: str, size: int, seed: int) -> data.Dataset:
-        if self.checkpoint is not None:  # a learner's own data may change: always make it fresh
-            return self.make_split(size, seed)
         key = f"{self.name}_{split}_{size}_seed{seed}_v{self.version}"
         return cached_dataset(key, lambda: self.make_split(size, seed))
 
@@ -153,44 +154,16 @@ def check_inputs(track: Track, inputs: torch.Tensor, where: str = "the input") -
         )
 
 
-def bring_your_own_model(
-    name: str,
-    build_model: Callable[[], nn.Module],
-    checkpoint: str | Path,
-    make_split: Callable[[int, int], data.Dataset],
-    input_shape: tuple[int, ...],
-    like: str = "images",
-    input_dtype: torch.dtype = torch.float32,
-) -> Track:
-    """Register your own Week-5 model as a new track and return it.
+def with_own_model(track: Track, declaration: Declaration) -> Track:
+    """``track`` with the learner's declared model instead of the reference one.
 
-    - ``build_model()`` returns your untrained architecture (its ``forward`` takes one tensor);
-    - ``checkpoint`` is the file of your trained ``state_dict``;
-    - ``make_split(count, seed)`` returns a :class:`helpers.data.Dataset` of your data
-      (``inputs`` and ``labels`` tensors); seeds pick the train and val splits;
-    - ``input_shape`` is one sample's shape, e.g. ``(3, 224, 224)``;
-    - ``like`` names the built-in track whose optimization recipe to start from.
-
-    After this, ``get_track(name)`` and every notebook work with your model.
+    The model is built, its weights loaded (``weights_only=True``, strictly) and the track's model
+    contract checked on a batch of the track's data before anything else runs: a model that breaks
+    it stops here with one line saying what is wrong.
     """
-    template = get_track(like)
-    checkpoint = Path(checkpoint)
-    if not checkpoint.is_file():
-        raise Day26Error(f"{checkpoint}: no such file. Give the path of your trained model's state_dict.")
-    track = Track(
-        name=name,
-        description=f"your own model ({checkpoint.name})",
-        input_shape=tuple(input_shape),
-        input_dtype=input_dtype,
-        build_model=build_model,
-        make_split=make_split,
-        train_size=template.train_size,
-        val_size=template.val_size,
-        training=template.training,
-        combined=template.combined,
-        checkpoint=checkpoint,
-        like=template.name,
-    )
-    check_inputs(track, track.make_split(2, data.VAL_SEED).model_inputs(), f"the data of '{name}'")
-    TRACKS[name] = track
-    return track
+    if declaration.track != track.name:
+        raise Day26Error(f"{declaration.file}: track = '{declaration.track}', but the chosen track is {track.name}.")
+    example = track.val_data().model_inputs(0, 2)
+    vocabulary = data.VOCAB_SIZE if track.input_dtype == torch.int64 else None
+    declared_model(declaration, example, vocabulary)
+    return replace(track, description=declaration.description(), build_model=declaration.build, own_model=declaration)

@@ -2,8 +2,10 @@
 and a learner's figures against the targets.
 
 The track chosen in ``00_start`` is saved in ``artifacts/track.json``; every later notebook opens
-with :func:`setup_notebook`, which reads it and makes the model and data ready. (Instructors and
-tests may set the environment variable ``DAY26_TRACK`` instead; it wins over the saved choice.)
+with :func:`setup_notebook`, which reads it and makes the model and data ready: your own model
+when ``week5_model.toml`` declares one (see :mod:`helpers.week5`), else the track's reference
+model. (Instructors and tests may set the environment variable ``DAY26_TRACK`` instead; it wins
+over the saved choice.)
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from helpers.errors import Day26Error, show_errors_in_one_line
 from helpers.reference import ready_model
 from helpers.report import records_by_variant
 from helpers.targets import Judgement, Threshold, judge, threshold_for
-from helpers.tracks import Track, get_track
+from helpers.tracks import Track, get_track, with_own_model
+from helpers.week5 import read_declaration
 
 ARTIFACTS = contract.ARTIFACTS_DIR
 RESULTS = contract.RESULTS.path()
@@ -37,15 +40,23 @@ CHECKLIST = (
 )
 
 
+def track_with_its_model(name: str) -> Track:
+    """The track called ``name`` with the model the notebooks use: the one declared in
+    ``week5_model.toml`` (checked against the model contract), else the reference model."""
+    track = get_track(name)
+    declaration = read_declaration()
+    return track if declaration is None else with_own_model(track, declaration)
+
+
 def choose_track(name: str) -> Track:
     """Save the track choice for the later notebooks and return the track."""
     show_errors_in_one_line()
     override = os.environ.get("DAY26_TRACK")
     if override:
         name = override
-    track = get_track(name)
+    track = track_with_its_model(name)
     ARTIFACTS.mkdir(exist_ok=True)
-    TRACK_FILE.write_text(json.dumps({"track": track.name}))
+    TRACK_FILE.write_text(json.dumps({"track": track.name, "model": track.model_name}))
     return track
 
 
@@ -53,13 +64,14 @@ def chosen_track() -> Track:
     """The track chosen in 00_start (or given by ``DAY26_TRACK``)."""
     override = os.environ.get("DAY26_TRACK")
     if override:
-        return get_track(override)
+        return track_with_its_model(override)
     if not TRACK_FILE.is_file():
         raise Day26Error(f"{TRACK_FILE}: no track chosen yet. Run the notebook 00_start first.")
     try:
-        return get_track(json.loads(TRACK_FILE.read_text())["track"])
+        name = json.loads(TRACK_FILE.read_text())["track"]
     except (json.JSONDecodeError, KeyError, TypeError):
         raise Day26Error(f"{TRACK_FILE}: unreadable. Run the notebook 00_start again.") from None
+    return track_with_its_model(name)
 
 
 @dataclass
@@ -99,7 +111,7 @@ def setup_notebook(artifact: contract.Artifact | None = None) -> NotebookSetup:
     print(f"Track: {track.name} ({track.description})")
     setup = NotebookSetup(track, ready_model(track).model, track.val_data(), None)
     if artifact is not None and artifact.target:
-        setup.targets = threshold_for(track.name, artifact.target)
+        setup.targets = targets_of(track, artifact)
         print(targets_text(track, artifact))
     return setup
 
@@ -114,9 +126,15 @@ def checklist() -> str:
     return "\n".join(lines)
 
 
+def targets_of(track: Track, artifact: contract.Artifact) -> Threshold:
+    """The targets of ``artifact`` for the track's model: the track's own, or the lesson plan's goal
+    against your own baseline when the model is yours (``[own...]`` in helpers/targets.toml)."""
+    return threshold_for(track.name, artifact.target, own_model=track.own_model is not None)
+
+
 def targets_text(track: Track, artifact: contract.Artifact) -> str:
     """The targets of one artifact of the track, in words."""
-    t = threshold_for(track.name, artifact.target)
+    t = targets_of(track, artifact)
     parts = []
     if t.min_size_reduction:
         parts.append(f"at least {t.min_size_reduction:g}x smaller")
@@ -139,7 +157,7 @@ def judge_recorded(track: Track, artifact: contract.Artifact, results: str | Pat
             raise Day26Error(f"{results}: no '{needed}' record yet. Run the notebook {_maker(needed)} first.")
     base, mine = records[contract.BASELINE.variant], records[artifact.variant]
     return judge(
-        threshold_for(track.name, artifact.target),
+        targets_of(track, artifact),
         size_reduction=base.size_bytes / mine.size_bytes,
         speedup=mine.speedup_vs_baseline,
         accuracy_drop_points=100.0 * (base.accuracy - mine.accuracy),

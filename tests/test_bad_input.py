@@ -13,7 +13,7 @@ from grading.techniques.export import export_onnx
 from helpers.artifacts import load_into
 from helpers.errors import Day26Error
 from helpers.models import LesionNet, StockMLP
-from helpers.tracks import TRACKS, bring_your_own_model, check_inputs, get_track
+from helpers.tracks import check_inputs, get_track
 
 
 def day26(*args: str, home) -> subprocess.CompletedProcess:
@@ -79,21 +79,6 @@ def test_onnx_with_missing_external_data(tmp_path):
                     location="ext.onnx.data", size_threshold=0)  # fmt: skip
     (tmp_path / "ext.onnx.data").unlink()
     _one_clear_line(day26("inspect", str(tmp_path / "ext.onnx"), home=tmp_path), "ext.onnx", "missing")
-
-
-def test_bring_your_own_model_checks_file_and_shapes(tmp_path):
-    from helpers.data import make_stock_features
-
-    with pytest.raises(Day26Error, match="no such file"):
-        bring_your_own_model("mine", StockMLP, tmp_path / "none.pth", make_stock_features, (10,), like="tabular")
-    torch.save(StockMLP().state_dict(), tmp_path / "mine.pth")
-    with pytest.raises(Day26Error, match="expects"):
-        bring_your_own_model("mine", StockMLP, tmp_path / "mine.pth", make_stock_features, (12,), like="tabular")
-    track = bring_your_own_model("mine", StockMLP, tmp_path / "mine.pth", make_stock_features, (10,), like="tabular")
-    try:
-        assert get_track("mine") is track
-    finally:
-        TRACKS.pop("mine")  # other tests iterate over the built-in tracks
 
 
 def test_help_works_for_every_command(tmp_path):

@@ -79,22 +79,21 @@ def test_optimize_command_prints_json(day26_home, tmp_path):
     assert (tmp_path / "optimized.onnx").is_file()
 
 
-def test_a_learners_own_model_runs_through_the_pipeline_with_the_targets_of_its_kind(day26_home, tmp_path):
-    from helpers.data import make_stock_features
+def test_a_learners_own_model_runs_through_the_pipeline_with_the_lesson_plans_targets(day26_home, tmp_path):
+    from helpers.measure import count_parameters
     from helpers.models import StockMLP
     from helpers.targets import threshold_for
-    from helpers.tracks import bring_your_own_model
+    from helpers.tracks import get_track, with_own_model
+    from helpers.week5 import read_declaration
 
+    (tmp_path / "my_mlp.py").write_text("from helpers.models import StockMLP as MyMLP\n")
     torch.manual_seed(3)
-    torch.save(StockMLP().state_dict(), tmp_path / "my_week5.pth")
-    track = bring_your_own_model(
-        "my-stocks", StockMLP, tmp_path / "my_week5.pth", make_stock_features, (10,), like="tabular"
+    torch.save(StockMLP(hidden=32).state_dict(), tmp_path / "my_mlp.pth")
+    (tmp_path / "week5_model.toml").write_text(
+        'track = "tabular"\ncode = "my_mlp.py"\nclass = "MyMLP"\nweights = "my_mlp.pth"\n[arguments]\nhidden = 32\n'
     )
-    try:
-        assert threshold_for("my-stocks", "optimized") == threshold_for("tabular", "optimized")
-        result = run_pipeline(track, tmp_path / "artifacts", seconds_per_comparison=0.3)
-        assert (tmp_path / "artifacts" / "optimized.onnx").is_file()
-        assert result.records[0].track == "my-stocks"
-        assert not (day26_home / "week5_my-stocks_v1.pth").exists()  # the learner's file is used, not retrained
-    finally:
-        TRACKS.pop("my-stocks")
+    track = with_own_model(get_track("tabular"), read_declaration(tmp_path / "week5_model.toml"))
+    assert threshold_for("tabular", "optimized", own_model=True).min_speedup == 3.0
+    result = run_pipeline(track, tmp_path / "artifacts", seconds_per_comparison=0.3)
+    assert (tmp_path / "artifacts" / "optimized.onnx").is_file()
+    assert result.records[0].params == count_parameters(StockMLP(hidden=32))  # the learner's model, not retrained

@@ -278,3 +278,36 @@ def test_a_speed_inside_the_guard_band_is_measured_again_not_failed():
     assert _met(judge(target, speedup=9.0, band=0.1)) is True
     assert _met(judge(target, speedup=7.0, band=0.1)) is False
     assert _met(judge(Threshold(max_accuracy_drop=1.0), size_reduction=1.0)) is True  # no size target: met
+
+
+def test_an_own_model_is_left_to_an_instructor_and_its_code_never_runs(day26_home, tmp_path):
+    """Until the verifier measures own models against their own baseline, every artifact of one is
+    checked as a file and marked for review; the learner's code file is never imported."""
+    from helpers.tracks import with_own_model
+    from helpers.week5 import read_declaration
+
+    learner = tmp_path / "learner"
+    (learner / "week5").mkdir(parents=True)
+    marker = tmp_path / "imported"
+    code = f"import pathlib\npathlib.Path({str(marker)!r}).write_text('ran')\n"
+    code += "from helpers.models import StockMLP as Mine\n"
+    (learner / "week5" / "mine.py").write_text(code)
+    torch.save(StockMLP(hidden=32).state_dict(), learner / "week5" / "mine.pth")
+    (learner / "week5_model.toml").write_text(
+        'track = "tabular"\ncode = "week5/mine.py"\nclass = "Mine"\nweights = "week5/mine.pth"\n'
+        "[arguments]\nhidden = 32\n"
+    )
+    track = with_own_model(get_track("tabular"), read_declaration(learner / "week5_model.toml"))
+    run_pipeline(track, learner / "artifacts", seconds_per_comparison=0.3)
+    (learner / "artifacts" / "track.json").write_text(json.dumps({"track": "tabular", "model": "Mine"}))
+    marker.unlink()  # the pipeline ran in this process, as the learner's notebooks would
+
+    verdict = verify_submission(learner)
+    assert not marker.exists(), "the verifier imported the learner's code"
+    statuses = {check.artifact: check.status for check in verdict.checks}
+    assert statuses["track.json"] == "pass" and statuses["comparison.png"] == "pass"
+    for name in ("baseline.pth", "quantized_dynamic.pth", "pruned.pth", "model.onnx", "optimized.onnx"):
+        assert statuses[name] == "review", verdict.table()
+    assert "own Week-5 model (Mine)" in _checks(verdict, "optimized.onnx")["file"].reason
+    (learner / "artifacts" / "optimized.onnx").write_bytes(b"not onnx")
+    assert _checks(verify_submission(learner), "optimized.onnx")["file"].status == "FAIL"

@@ -68,16 +68,17 @@ def prune_l1_unstructured(model: nn.Module, amount: float, scope: str = "layer")
     return make_pruning_permanent(add_l1_masks(pruned, amount, scope))
 
 
-def prune_channels(model: nn.Module, example: torch.Tensor, amount: float, keep: tuple[str, ...]) -> nn.Module:
+def prune_channels(model: nn.Module, example: torch.Tensor, amount: float) -> nn.Module:
     """A smaller copy of a conv net or MLP with the fraction ``amount`` of channels removed.
 
     Uses the torch-pruning library (DepGraph), which follows the dependencies between
     layers (a residual add forces both branches to keep the same channels). Channels are
-    ranked by the L1 norm of their weights; the layers named in ``keep`` (the classifier,
-    say ``("classifier",)``) keep their outputs. Channel counts are rounded to multiples of 8, which INT8 kernels like.
+    ranked by the L1 norm of their weights; the last Linear layer (the classifier, whatever it is
+    called) keeps its outputs, the classes. Channel counts are rounded to multiples of 8, which INT8
+    kernels like.
     """
     smaller = copy.deepcopy(model).eval()
-    ignored = [smaller.get_submodule(name) for name in keep]
+    ignored = [[layer for layer in smaller.modules() if isinstance(layer, nn.Linear)][-1]]
     pruner = tp.pruner.MetaPruner(
         smaller,
         example,

@@ -1,0 +1,123 @@
+"""A learner's own Week-5 model, declared in week5_model.toml: every family of the model contract
+loads and is checked; every way to break the declaration or the contract gets one clear line."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from helpers.errors import Day26Error
+from helpers.tracks import get_track, with_own_model
+from helpers.week5 import read_declaration
+
+MODELS = Path(__file__).parent / "own_models" / "week5_models.py"
+FAMILIES = {  # class -> the track whose data it reads
+    "PlainCNN": "images",
+    "DepthwiseCNN": "images",
+    "StackedGRU": "text",
+    "TinyTransformer": "text",
+    "TextCNN": "text",
+    "BatchNormMLP": "tabular",
+}
+
+
+def declare(folder: Path, class_name: str, track: str, weights_of: str | None = None, extra: str = "") -> Path:
+    """Write the learner's folder: the model code, its weights (of ``weights_of``, default the class
+    itself) and week5_model.toml. Returns the declaration file."""
+    import importlib.util
+
+    code = folder / "week5" / "models.py"
+    code.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(MODELS, code)
+    spec = importlib.util.spec_from_file_location("own_models_for_weights", MODELS)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    torch.manual_seed(0)
+    torch.save(getattr(module, weights_of or class_name)().state_dict(), folder / "week5" / "weights.pth")
+    declaration = folder / "week5_model.toml"
+    declaration.write_text(
+        f'track = "{track}"\ncode = "week5/models.py"\nclass = "{class_name}"\nweights = "week5/weights.pth"\n{extra}'
+    )
+    return declaration
+
+
+@pytest.mark.parametrize("class_name", sorted(FAMILIES))
+def test_every_family_of_the_contract_is_a_week5_model(tmp_path, class_name):
+    track_name = FAMILIES[class_name]
+    track = with_own_model(get_track(track_name), read_declaration(declare(tmp_path, class_name, track_name)))
+    model = track.build_model()
+    assert type(model).__name__ == class_name
+    assert track.model_name == class_name and track.own_model is not None
+    assert model(track.val_data().model_inputs(0, 3)).shape == (3, 2)
+
+
+def one_line(error: pytest.ExceptionInfo) -> str:
+    message = str(error.value)
+    assert "\n" not in message and "Traceback" not in message
+    return message
+
+
+def test_no_declaration_means_the_reference_model(tmp_path):
+    assert read_declaration(tmp_path / "week5_model.toml") is None
+
+
+@pytest.mark.parametrize(
+    ("class_name", "track", "weights_of", "extra", "expected"),
+    [
+        ("OneLogit", "tabular", None, "", "one score per sample"),
+        ("SmallVocabulary", "text", None, "", "1000 rows"),
+        ("PlainCNN", "images", "DepthwiseCNN", "", "does not fit the PlainCNN architecture"),
+        ("PlainCNN", "text", None, "", "fails on a batch of shape (2, 200)"),
+        ("BatchNormMLP", "tabular", None, "[arguments]\nfeatures = 12\n", "does not fit"),
+        ("BatchNormMLP", "tabular", None, "[arguments]\nwidth = 12\n", "failed: TypeError"),
+        ("NoSuchNet", "tabular", "BatchNormMLP", "", "has no class 'NoSuchNet'"),
+        ("BatchNormMLP", "images", None, "", "fails on a batch"),
+    ],
+)
+def test_a_model_that_breaks_the_contract_gets_one_line(tmp_path, class_name, track, weights_of, extra, expected):
+    declaration = read_declaration(declare(tmp_path, class_name, track, weights_of, extra))
+    with pytest.raises(Day26Error) as error:
+        with_own_model(get_track(track), declaration)
+    message = one_line(error)
+    assert expected in message
+    assert "week5_model.toml" in message or "weights.pth" in message  # names the file to fix
+
+
+HEAD = 'track = "tabular"\ncode = "week5/models.py"\nclass = "BatchNormMLP"\n'
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("track = images\n", "not valid TOML"),
+        (HEAD, "weights missing"),
+        (HEAD + 'weights = "nope.pth"\n', "names no file"),
+        (HEAD + 'weights = "week5/weights.pth"\nlr = 1\n', "unknown key"),
+        (HEAD + 'weights = "week5/weights.pth"\narguments = 3\n', "must be a table"),
+    ],
+)
+def test_a_broken_declaration_gets_one_line(tmp_path, content, expected):
+    declare(tmp_path, "BatchNormMLP", "tabular")
+    (tmp_path / "week5_model.toml").write_text(content)
+    with pytest.raises(Day26Error) as error:
+        read_declaration(tmp_path / "week5_model.toml")
+    assert expected in one_line(error) and "week5_model.toml" in str(error.value)
+
+
+def test_a_declared_track_must_be_the_chosen_one(tmp_path):
+    declaration = read_declaration(declare(tmp_path, "BatchNormMLP", "tabular"))
+    with pytest.raises(Day26Error, match="the chosen track is text"):
+        with_own_model(get_track("text"), declaration)
+
+
+def test_a_pickled_whole_model_is_refused_without_running_it(tmp_path):
+    declaration_file = declare(tmp_path, "BatchNormMLP", "tabular")
+    from helpers.models import StockMLP
+
+    torch.save(StockMLP(), tmp_path / "week5" / "weights.pth")  # the whole model, pickled
+    with pytest.raises(Day26Error) as error:
+        with_own_model(get_track("tabular"), read_declaration(declaration_file))
+    assert "never loaded" in one_line(error)
