@@ -7,7 +7,8 @@ measure what you made. One module per job, so you can read each on its own:
 
 - ``contract``    the artifacts contract: every file the day makes, its results record, its targets
 - ``targets``     the day's targets (``targets.toml``) and the one rule that says "met"
-- ``tracks``      the three tracks (images, text, tabular) and how to bring your own model
+- ``tracks``      the three tracks (images, text, tabular), with the reference model or your own
+- ``week5``       your own Week-5 model: ``week5_model.toml`` and the model contract
 - ``models``      the reference "Week 5" models, written by hand
 - ``data``        offline, seeded datasets for each track
 - ``cache``       the folder where trained models and generated data are kept
