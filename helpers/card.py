@@ -3,7 +3,7 @@
 ``day26 card`` reads your ``artifacts/results.json`` and writes
 
 - ``card.png``: each variant of your model as a point, latency (x) against size on disk (y),
-  coloured by accuracy, with the track and the machine in the title;
+  coloured by accuracy, with the track, the model and the machine in the title;
 - ``card.md``: the same figures as a Markdown table, ready to paste into the chat.
 
 Both say plainly that the figures are **self-measured**: your own notebook timed them on your
@@ -13,6 +13,7 @@ own machine, and nobody has checked them. Latency depends on the machine, so com
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,11 +61,27 @@ def _machine_line(record: VariantResult) -> str:
     return f"{machine.get('processor', 'unknown CPU')}, {machine.get('cores', '?')} cores; batch 1, {threads} thread(s)"
 
 
-def card_markdown(records: list[VariantResult]) -> str:
-    """The Markdown table of the card (paste it into Teams)."""
+def model_of(results: str | Path) -> str:
+    """The model the figures are of, as ``track.json`` beside ``results`` names it (00_start writes
+    it): the reference model or the learner's own class. "" when it does not say."""
+    choice = Path(results).with_name("track.json")
+    try:
+        model = json.loads(choice.read_text())["model"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
+    return model if isinstance(model, str) else ""
+
+
+def _heading(records: list[VariantResult], model: str) -> str:
+    return f"Day 26, {records[0].track} track" + (f", {model}" if model else "")
+
+
+def card_markdown(records: list[VariantResult], model: str = "") -> str:
+    """The Markdown table of the card (paste it into Teams); ``model`` names the model measured.
+    Ratios are against the first record: the learner's own baseline."""
     first = records[0]
     lines = [
-        f"**Day 26, {first.track} track**: {_machine_line(first)}",
+        f"**{_heading(records, model)}**: {_machine_line(first)}",
         "",
         "| variant | size MB | smaller | latency ms | faster | accuracy | change |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
@@ -78,7 +95,7 @@ def card_markdown(records: list[VariantResult]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def card_figure(records: list[VariantResult]) -> Figure:
+def card_figure(records: list[VariantResult], model: str = "") -> Figure:
     """Latency (x, ms) against size (y, MB), one point per variant, coloured by accuracy (%)."""
     rows = card_rows(records)
     figure = Figure(figsize=(7, 5), layout="constrained")
@@ -90,7 +107,7 @@ def card_figure(records: list[VariantResult]) -> Figure:
         [row.variant for row in rows],
     )
     first = records[0]
-    title = f"Day 26, {first.track} track\n{_machine_line(first)}"
+    title = f"{_heading(records, model)}\n{_machine_line(first)}"
     title += "\nself-measured by the learner, not checked by the grader"
     axis.set_title(title, fontsize=10)
     return figure
@@ -106,6 +123,7 @@ def make_card(results: str | Path, out_dir: str | Path) -> tuple[Path, Path]:
         raise file_error(results, "holds no results", "Run notebook 01_baseline first.")
     out_dir.mkdir(parents=True, exist_ok=True)
     picture, table = out_dir / "card.png", out_dir / "card.md"
-    card_figure(records).savefig(picture, dpi=110)
-    table.write_text(card_markdown(records))
+    model = model_of(results)
+    card_figure(records, model).savefig(picture, dpi=110)
+    table.write_text(card_markdown(records, model))
     return picture, table

@@ -573,7 +573,7 @@ def test_the_results_card_shows_the_learners_own_figures_and_says_so(graded_clas
     subprocess.run(command, check=True, capture_output=True)
     table = (tmp_path / "card.md").read_text()
     records = read_results(results)
-    assert "self-measured" in table and "tabular track" in table
+    assert "self-measured" in table and "tabular track, reference StockMLP" in table  # the model is named
     for record in records:
         row = next(line for line in table.splitlines() if line.startswith(f"| {record.variant} |"))
         assert f"| {record.size_bytes / 1e6:.3f} |" in row

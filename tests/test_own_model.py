@@ -121,3 +121,13 @@ def test_a_pickled_whole_model_is_refused_without_running_it(tmp_path):
     with pytest.raises(Day26Error) as error:
         with_own_model(get_track("tabular"), read_declaration(declaration_file))
     assert "never loaded" in one_line(error)
+
+
+def test_the_results_card_names_the_model_that_00_start_recorded(tmp_path):
+    from helpers.card import model_of
+
+    results = tmp_path / "artifacts" / "results.json"
+    results.parent.mkdir()
+    assert model_of(results) == ""  # nothing recorded: the card names the track only
+    (tmp_path / "artifacts" / "track.json").write_text('{"track": "text", "model": "StackedGRU"}')
+    assert model_of(results) == "StackedGRU"
