@@ -11,6 +11,7 @@ measure what you made. One module per job, so you can read each on its own:
 - ``week5``       your own Week-5 model: ``week5_model.toml`` and the model contract
 - ``models``      the reference "Week 5" models, written by hand
 - ``data``        offline, seeded datasets for each track
+- ``course_data`` the course's own data from local files, when an instructor points a track at it
 - ``cache``       the folder where trained models and generated data are kept
 - ``reference``   training (once) and loading the reference model
 - ``train``       the small deterministic training loop (reference models, fine-tuning)

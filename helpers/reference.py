@@ -31,7 +31,8 @@ def checkpoint_path(track: Track) -> Path:
     """Where the track's trained model lives (a learner's own weights file, or the cache)."""
     if track.own_model is not None:
         return track.own_model.weights
-    return home() / f"week5_{track.name}_v{track.version}.pth"
+    data = f"_data{track.course_data.fingerprint()}" if track.course_data is not None else ""
+    return home() / f"week5_{track.name}_v{track.version}{data}.pth"
 
 
 @dataclass

@@ -17,6 +17,7 @@ from torch import nn
 
 from helpers import data
 from helpers.cache import cached_dataset
+from helpers.course_data import CourseData, read_course_data, read_split
 from helpers.errors import Day26Error
 from helpers.models import LesionNet, SentimentLSTM, StockMLP
 from helpers.train import TrainingRecipe
@@ -54,6 +55,7 @@ class Track:
     training: TrainingRecipe
     combined: CombinedRecipe
     own_model: Declaration | None = None  # the learner's declared Week-5 model; None = the reference
+    course_data: CourseData | None = None  # the course's own data files; None = generated data
     version: int = 1  # bump when the model, data or recipe changes, so cached models are rebuilt
 
     @property
@@ -70,6 +72,8 @@ class Track:
         return self._split("val", self.val_size, data.VAL_SEED)
 
     def _split(self, split: str, size: int, seed: int) -> data.Dataset:
+        if self.course_data is not None:  # files the course keeps: read them, no cache
+            return read_split(self.course_data, split).subset(size)
         key = f"{self.name}_{split}_{size}_seed{seed}_v{self.version}"
         return cached_dataset(key, lambda: self.make_split(size, seed))
 
@@ -137,11 +141,27 @@ TRACKS: dict[str, Track] = {
 
 
 def get_track(name: str) -> Track:
-    """The track called ``name``, or a clear error listing the choices."""
+    """The track called ``name``, or a clear error listing the choices. Its data is the course's own
+    files when ``course_data.toml`` (or ``DAY26_DATA``) points the track at them, else generated."""
     if name not in TRACKS:
         choices = ", ".join(sorted(TRACKS))
         raise Day26Error(f"unknown track '{name}': choose one of {choices}")
-    return TRACKS[name]
+    course_data = read_course_data(name)
+    return TRACKS[name] if course_data is None else with_course_data(TRACKS[name], course_data)
+
+
+def with_course_data(track: Track, course_data: CourseData) -> Track:
+    """``track`` reading the course's own files (see :mod:`helpers.course_data`): its train and val
+    splits are the files' 80/20 split, at most the generated splits' sizes."""
+    train, val = read_split(course_data, "train"), read_split(course_data, "val")
+    check_inputs(track, train.model_inputs(0, 2), str(course_data.source))
+    return replace(
+        track,
+        course_data=course_data,
+        train_size=min(track.train_size, len(train)),
+        val_size=min(track.val_size, len(val)),
+        description=f"{track.description}, on the course's data ({course_data.source.name})",
+    )
 
 
 def check_inputs(track: Track, inputs: torch.Tensor, where: str = "the input") -> None:
