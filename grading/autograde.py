@@ -38,6 +38,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from grading import hidden as hidden_data
 from grading.course import ASSIGNMENT, put_environment_tools_on_path
 from grading.intake import intake
+from grading.lane import machine_to_itself, registered
 from grading.records import GRADED, REFUSED, REVIEW, GradeRecord, read_records, write_record
 from grading.records import read_record as read_record_file
 from grading.release import build_release
@@ -225,6 +226,7 @@ def _execute(course: Course, learner: str, limits: Limits) -> tuple[dict, list[s
         wall_seconds=limits.notebook_seconds * len(notebooks) + 120,
         log_file=scratch / "execute.log",
         env=_sandbox_environment(scratch),
+        register=lambda pid: registered(course.workspace, f"{learner}-execute", pid),
     )
     with contextlib.suppress(OSError, ValueError):  # no report: the child never started a notebook
         report |= json.loads(report_file.read_text())
@@ -249,7 +251,11 @@ def _verify(course: Course, learner: str, limits: Limits, part: str) -> tuple[Ve
     output.unlink(missing_ok=True)
     command, environment = verify_command(course.folder("autograded", learner), output, part)
     environment = {key: value for key, value in environment.items() if key not in WORKER_THREAD_LIMITS}
-    finished = run_limited(command, limits, VERIFY_SECONDS, log, environment)
+
+    def register(pid: int) -> contextlib.AbstractContextManager:  # the lane's own run is never paused
+        return registered(course.workspace, f"{learner}-verify", pid) if part != "speed" else contextlib.nullcontext()
+
+    finished = run_limited(command, limits, VERIFY_SECONDS, log, environment, register)
     if finished.killed_after_seconds is not None:
         return None, f"the verifier ({part}) did not finish within {VERIFY_SECONDS} s"
     try:
@@ -361,7 +367,9 @@ def lane_stage(course: Course, in_flight_json: str, limits: Limits) -> str:
     if flight.record.status == REFUSED or flight.measured is None:
         return in_flight_json
     timing, opened = time.monotonic(), time.time()
-    flight.timed, problem = _verify(course, flight.record.learner, limits, "speed")
+    with machine_to_itself(course.workspace) as paused:
+        flight.timed, problem = _verify(course, flight.record.learner, limits, "speed")
+    flight.record.lane_paused_processes = paused
     flight.problems += [problem] if problem else []
     flight.record.stage_seconds["verify_speed"] = round(time.monotonic() - timing, 2)
     flight.record.lane_window = [opened, time.time()]  # when this submission held the lane (epoch seconds)

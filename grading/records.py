@@ -44,6 +44,7 @@ class GradeRecord:
     execution: dict = field(default_factory=dict)  # the sandboxed execution's report, per notebook
     stage_seconds: dict[str, float] = field(default_factory=dict)
     lane_window: list[float] = field(default_factory=list)  # when it held the benchmark lane (epoch seconds)
+    lane_paused_processes: int = 0  # grading processes the lane paused while it measured (grading.lane)
     unfinished: bool = False  # grading itself failed: the next run grades it again
     schema: str = RECORD_SCHEMA
 

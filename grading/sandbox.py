@@ -32,6 +32,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -152,8 +153,16 @@ def _kill_tree(process: subprocess.Popen) -> None:
     process.wait()
 
 
-def run_limited(command: list[str], limits: Limits, wall_seconds: float, log_file: Path, env: dict) -> Finished:
-    """Run ``command`` under the memory limit and a wall-clock budget; its output goes to ``log_file``."""
+def run_limited(
+    command: list[str],
+    limits: Limits,
+    wall_seconds: float,
+    log_file: Path,
+    env: dict,
+    register: Callable[[int], contextlib.AbstractContextManager] | None = None,
+) -> Finished:
+    """Run ``command`` under the memory limit and a wall-clock budget; its output goes to ``log_file``.
+    ``register(pid)``, when given, is held around the child's run (see :mod:`grading.lane`)."""
     started = time.monotonic()
     with log_file.open("w") as log:
         process = subprocess.Popen(
@@ -166,7 +175,8 @@ def run_limited(command: list[str], limits: Limits, wall_seconds: float, log_fil
             preexec_fn=_child_setup(limits.memory_bytes),
         )
         try:
-            returncode: int | None = process.wait(timeout=wall_seconds)
+            with register(process.pid) if register else contextlib.nullcontext():
+                returncode: int | None = process.wait(timeout=wall_seconds)
             killed_after = None
         except subprocess.TimeoutExpired:
             _kill_tree(process)
