@@ -4,7 +4,7 @@
   keep its weights in a second file (``model.onnx.data``); counting only ``model.onnx``
   would report a fake 500x reduction.
 - Sparsity is the fraction of exact zeros in the weights of prunable layers (Conv, Linear
-  and the LSTM weight matrices); biases, norms and embeddings are not counted. It is read
+  and the LSTM and GRU weight matrices); biases, norms and embeddings are not counted. It is read
   from ``module.weight``, the tensor the layer really uses.
 """
 
@@ -120,7 +120,8 @@ def _as_float(weight: torch.Tensor) -> torch.Tensor:
 
 
 def prunable_weights(model: nn.Module) -> Iterator[tuple[str, torch.Tensor]]:
-    """``(name, weight)`` for every Conv, Linear and LSTM weight matrix, as the layer uses it.
+    """``(name, weight)`` for every Conv, Linear, LSTM and GRU weight matrix, as the layer uses it
+    (every layer and direction of a recurrent layer).
 
     Works for plain, pruned (``module.weight`` is the masked tensor) and dynamically
     quantized models (whose layers hand out their weight through a method).
@@ -128,13 +129,13 @@ def prunable_weights(model: nn.Module) -> Iterator[tuple[str, torch.Tensor]]:
     for name, module in model.named_modules():
         if isinstance(module, nn.Conv1d | nn.Conv2d | nn.Conv3d | nn.Linear):
             yield f"{name}.weight", module.weight
-        elif isinstance(module, nn.LSTM):
+        elif isinstance(module, nn.LSTM | nn.GRU):
             for weight_name in module._flat_weights_names:
                 if weight_name.startswith("weight"):
                     yield f"{name}.{weight_name}", getattr(module, weight_name)
         elif type(module).__name__ == "Linear" and callable(getattr(module, "weight", None)):
             yield f"{name}.weight", module.weight()  # torch.ao dynamically quantized Linear
-        elif isinstance(module, torch.ao.nn.quantized.dynamic.LSTM):
+        elif isinstance(module, torch.ao.nn.quantized.dynamic.LSTM | torch.ao.nn.quantized.dynamic.GRU):
             for weight_name, weight in module._weight_bias()["weight"].items():
                 yield f"{name}.{weight_name}", weight
 

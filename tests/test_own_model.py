@@ -131,3 +131,22 @@ def test_the_results_card_names_the_model_that_00_start_recorded(tmp_path):
     assert model_of(results) == ""  # nothing recorded: the card names the track only
     (tmp_path / "artifacts" / "track.json").write_text('{"track": "text", "model": "StackedGRU"}')
     assert model_of(results) == "StackedGRU"
+
+
+def test_sparsity_counts_every_layer_and_direction_of_a_gru(tmp_path):
+    import importlib.util
+
+    from torch.nn.utils import prune
+
+    from helpers.measure import sparsity
+
+    spec = importlib.util.spec_from_file_location("own_models_for_sparsity", MODELS)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    model = module.StackedGRU()
+    weights = [name for name in model.rnn._flat_weights_names if name.startswith("weight")]
+    for name in weights:
+        prune.l1_unstructured(model.rnn, name, amount=0.5)
+    report = sparsity(model)
+    assert len([name for name in report.per_layer if name.startswith("rnn.")]) == len(weights) == 8
+    assert 0.45 < report.overall < 0.5  # the GRU's zeros count, not the classifier's alone

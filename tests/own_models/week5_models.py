@@ -45,7 +45,7 @@ class DepthwiseCNN(nn.Module):
 
 
 class StackedGRU(nn.Module):
-    """Text: an embedding and a two-layer bidirectional GRU; the last time step feeds the head."""
+    """Text: an embedding and a two-layer bidirectional GRU, max-pooled over time."""
 
     def __init__(self, vocab: int = 5000, dim: int = 32, hidden: int = 48) -> None:
         super().__init__()
@@ -55,7 +55,7 @@ class StackedGRU(nn.Module):
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         outputs, _ = self.rnn(self.embed(tokens))
-        return self.fc(outputs.mean(dim=1))
+        return self.fc(outputs.amax(dim=1))
 
 
 class TinyTransformer(nn.Module):
