@@ -150,3 +150,23 @@ def test_sparsity_counts_every_layer_and_direction_of_a_gru(tmp_path):
     report = sparsity(model)
     assert len([name for name in report.per_layer if name.startswith("rnn.")]) == len(weights) == 8
     assert 0.45 < report.overall < 0.5  # the GRU's zeros count, not the classifier's alone
+
+
+def test_an_own_mlp_with_its_own_names_goes_through_every_solution_notebook(day26_home, tmp_path, monkeypatch):
+    """A Week-5 model the workbook never saw (BatchNorm and Dropout, forward(features)), declared in
+    week5_model.toml: every solution notebook passes its tests in fresh kernels, against its own
+    baseline. (The other families: tests/own_models/run_family.py, figures in the README.)"""
+    from nbgrader.validator import Validator
+    from own_models.run_family import trained_learner_folder
+
+    from grading.course import course_config
+    from helpers.report import read_results
+
+    folder = trained_learner_folder("BatchNormMLP", 5, tmp_path / "learner")
+    monkeypatch.setenv("DAY26_TRACK", "tabular")
+    validator = Validator(config=course_config(Path(__file__).resolve().parent.parent, tmp_path / "course"))
+    for notebook in sorted(folder.glob("0*.ipynb")):
+        assert validator.validate(str(notebook)) == {}, notebook.name
+    records = read_results(folder / "artifacts" / "results.json")
+    assert records[0].variant == "baseline" and records[0].params == 10_178  # the learner's model, not StockMLP
+    assert (folder / "artifacts" / "track.json").read_text() == '{"track": "tabular", "model": "BatchNormMLP"}'

@@ -11,7 +11,7 @@ from torch import nn
 class PlainCNN(nn.Module):
     """Images: three conv-BN-ReLU-pool blocks and a linear head (no residual connections)."""
 
-    def __init__(self, width: int = 16) -> None:
+    def __init__(self, width: int = 32) -> None:
         super().__init__()
         self.features = nn.Sequential(
             nn.Conv2d(3, width, 5, stride=4, padding=2), nn.BatchNorm2d(width), nn.ReLU(), nn.MaxPool2d(2),
