@@ -131,8 +131,8 @@ class Verdict:
 
 
 OWN_MODEL_REVIEW = (
-    "an own Week-5 model ({model}): the verifier cannot yet measure it against its own baseline without "
-    "running the learner's code, so an instructor reviews this artifact"
+    "own Week-5 model ({model}): measured against the learner's own model.onnx, which the verifier cannot "
+    "check against baseline.pth without running the learner's code; an instructor decides"
 )
 
 
@@ -150,29 +150,73 @@ def _declared_model_name(submission: Path) -> str | None:
     return name if isinstance(name, str) and name else "unreadable declaration"
 
 
-def _verify_own_model_files(ctx: _Context, verdict: Verdict, model_name: str) -> None:
-    """For an own model: every artifact is checked as a file (safe, loadable without code) and then
-    left to an instructor (see :data:`OWN_MODEL_REVIEW`)."""
+def _own_session(ctx: _Context, verdict: Verdict, artifact: contract.Artifact, required: bool = True):
+    """An ORT session on one ONNX artifact of an own model, or None (the refusal is recorded when the
+    artifact is ``required``)."""
+    try:
+        return open_session(checked_onnx(ctx.submission, artifact.file), ctx.threads)
+    except (UnsafeFile, Day26Error) as error:
+        if required:
+            verdict.checks.append(_refused(artifact.file, error))
+    except Exception as error:  # onnxruntime rejects a malformed graph in many ways
+        why = Day26Error(f"{artifact.file} does not load in ONNX Runtime ({type(error).__name__})")
+        verdict.checks.append(_refused(artifact.file, why))
+    return None
+
+
+def _verify_own_model(ctx: _Context, verdict: Verdict, model_name: str, part: str) -> None:
+    """An own model, measured without its code: every file is checked (state_dicts loaded as data
+    only), and every figure the verifier can take from data alone is taken against the learner's own
+    baseline: sizes against baseline.pth's bytes, accuracy on the hidden split against model.onnx's,
+    weights stored against model.onnx's, speed in the lane against model.onnx in ONNX Runtime. Since
+    model.onnx itself cannot be checked against the declared model without the learner's code, each
+    check is left to an instructor (``review``) with its figure: none earns or loses points alone."""
     reason = OWN_MODEL_REVIEW.format(model=model_name)
+    base_bytes = None
     for artifact in (contract.BASELINE, contract.QUANTIZED_DYNAMIC, contract.PRUNED):
         try:
-            load_state_dict_file(checked_artifact(ctx.submission, artifact.file))
+            path = checked_artifact(ctx.submission, artifact.file)
+            load_state_dict_file(path)
         except (UnsafeFile, Day26Error) as error:
-            verdict.checks.append(_refused(artifact.file, error))
-            continue
-        verdict.checks.append(Check(artifact.file, "file", "a state_dict", "own baseline", None, reason))
-    for artifact in (contract.QUANTIZED_STATIC, contract.ONNX_FP32, contract.COMBINED):
-        try:
-            open_session(checked_onnx(ctx.submission, artifact.file), ctx.threads)
-        except (UnsafeFile, Day26Error) as error:
-            if artifact != contract.QUANTIZED_STATIC:  # only conv nets make it
+            if part != "speed":
                 verdict.checks.append(_refused(artifact.file, error))
             continue
-        except Exception as error:  # onnxruntime rejects a malformed graph in many ways
-            why = Day26Error(f"{artifact.file} does not load in ONNX Runtime ({type(error).__name__})")
-            verdict.checks.append(_refused(artifact.file, why))
+        if artifact == contract.BASELINE:
+            base_bytes = size_on_disk(path)
+            measured = f"{base_bytes:,} bytes"
+        else:
+            measured = f"{base_bytes / size_on_disk(path):.2f}x smaller" if base_bytes else "a state_dict"
+        if part != "speed":
+            verdict.checks.append(Check(artifact.file, "file", measured, "own baseline", None, reason))
+    baseline = _own_session(ctx, verdict, contract.ONNX_FP32, required=part != "speed")
+    if baseline is None:
+        return
+    if part != "speed":
+        base_accuracy = accuracy(baseline, ctx.hidden)
+        verdict.checks.append(
+            Check(contract.ONNX_FP32.file, "file", f"{base_accuracy:.2%} on hidden", "own baseline", None, reason)
+        )
+    base_weights = count_onnx_parameters(checked_onnx(ctx.submission, contract.ONNX_FP32.file))
+    for artifact in (contract.QUANTIZED_STATIC, contract.COMBINED):
+        session = _own_session(ctx, verdict, artifact, required=artifact == contract.COMBINED and part != "speed")
+        if session is None:
             continue
-        verdict.checks.append(Check(artifact.file, "file", "loads", "own baseline", None, reason))
+        path = checked_onnx(ctx.submission, artifact.file)
+        if part != "speed":
+            change = 100.0 * (accuracy(session, ctx.hidden) - base_accuracy)
+            smaller = f"{base_bytes / size_on_disk(path):.2f}x smaller, " if base_bytes else ""
+            weights = count_onnx_parameters(path)
+            measured = f"{smaller}{change:+.2f} pts, {weights:,} of {base_weights:,} weights"
+            verdict.checks.append(Check(artifact.file, "file", measured, "own baseline", None, reason))
+        if artifact == contract.COMBINED and part in ("all", "speed"):
+            one_input = ctx.hidden.model_inputs(0, 1)
+            comparison = lane_comparison(
+                baseline, session, one_input, (contract.ONNX_FP32.file, artifact.file), ctx.threads
+            )
+            verdict.lane[artifact.file] = {"threads": ctx.threads, "against": contract.ONNX_FP32.file,
+                                           "speedup": comparison.speedup}  # fmt: skip
+            measured = f"{comparison.speedup:.2f}x faster than model.onnx"
+            verdict.checks.append(Check(artifact.file, "speed", measured, "own baseline", None, reason))
 
 
 def _track_check(submission: Path, track_name: str | None) -> tuple[Track | None, Check]:
@@ -461,10 +505,10 @@ def verify_submission(
     verdict = Verdict(str(submission), track.name, [track_check])
     own_model = _declared_model_name(submission)
     if own_model is not None:
+        _verify_own_model(ctx, verdict, own_model, part)
         if part != "speed":
-            _verify_own_model_files(ctx, verdict, own_model)
             _verify_plot(ctx, verdict)
-            _show_paths_from_the_submission(verdict, submission)
+        _show_paths_from_the_submission(verdict, submission)
         return verdict
     if part == "speed":
         _verify_onnx(ctx, verdict, contract.COMBINED, part)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -281,8 +282,9 @@ def test_a_speed_inside_the_guard_band_is_measured_again_not_failed():
 
 
 def test_an_own_model_is_left_to_an_instructor_and_its_code_never_runs(day26_home, tmp_path):
-    """Until the verifier measures own models against their own baseline, every artifact of one is
-    checked as a file and marked for review; the learner's code file is never imported."""
+    """An own model is measured against its own baseline from data alone (sizes, accuracy on the
+    hidden split against model.onnx, speed against model.onnx) and every check left to an instructor,
+    with its figure; the learner's code file is never imported."""
     from helpers.tracks import with_own_model
     from helpers.week5 import read_declaration
 
@@ -308,6 +310,10 @@ def test_an_own_model_is_left_to_an_instructor_and_its_code_never_runs(day26_hom
     assert statuses["track.json"] == "pass" and statuses["comparison.png"] == "pass"
     for name in ("baseline.pth", "quantized_dynamic.pth", "pruned.pth", "model.onnx", "optimized.onnx"):
         assert statuses[name] == "review", verdict.table()
-    assert "own Week-5 model (Mine)" in _checks(verdict, "optimized.onnx")["file"].reason
+    combined = _checks(verdict, "optimized.onnx")
+    assert "own Week-5 model (Mine)" in combined["file"].reason
+    assert re.fullmatch(r"[\d.]+x smaller, [+-][\d.]+ pts, [\d,]+ of [\d,]+ weights", combined["file"].measured)
+    assert re.fullmatch(r"[\d.]+x faster than model\.onnx", combined["speed"].measured)
+    assert re.fullmatch(r"[\d.]+% on hidden", _checks(verdict, "model.onnx")["file"].measured)
     (learner / "artifacts" / "optimized.onnx").write_bytes(b"not onnx")
     assert _checks(verify_submission(learner), "optimized.onnx")["file"].status == "FAIL"
