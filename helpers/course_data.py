@@ -107,23 +107,42 @@ def read_course_data(track: str, path: str | Path | None = None) -> CourseData |
     return CourseData(path, track, located(key), located("vocabulary"), located("hidden"))
 
 
-@functools.lru_cache(maxsize=8)  # the files are read once per process and split
 def read_split(data: CourseData, split: str) -> Dataset:
-    """The ``split`` ("train", "val" or "hidden") of the course data, in the track's model inputs."""
+    """The ``split`` ("train", "val" or "hidden") of the course data, in the track's model inputs.
+    Stock features of every split are standardized with the train part's mean and spread."""
     if split == "hidden":
         if data.hidden is None:
             raise Day26Error(f'{data.file}: [{data.track}] has no hidden = "...": the grader needs its held-out split.')
-        return _read(data, data.hidden, f"{data.track}-hidden")
-    everything = _read(data, data.source, f"{data.track}-course")
-    order = torch.randperm(len(everything), generator=torch.Generator().manual_seed(SPLIT_SEED))
-    cut = int(TRAIN_FRACTION * len(everything))
-    rows = order[:cut] if split == "train" else order[cut:]
-    dataset = Dataset(everything.inputs[rows], everything.labels[rows], f"{everything.name}-{split}")
+        dataset = _read(data, data.hidden, f"{data.track}-hidden")
+    else:
+        everything, cut = _course_rows(data)
+        rows = everything.order[:cut] if split == "train" else everything.order[cut:]
+        dataset = Dataset(everything.data.inputs[rows], everything.data.labels[rows], f"{data.track}-course-{split}")
     if data.track == "tabular":
-        train = everything.inputs[order[:cut]]
-        mean, spread = train.mean(dim=0), train.std(dim=0).clamp_min(1e-6)
+        mean, spread = _train_statistics(data)
         dataset = Dataset((dataset.inputs - mean) / spread, dataset.labels, dataset.name)
     return dataset
+
+
+@dataclass(frozen=True)
+class _Rows:
+    data: Dataset
+    order: torch.Tensor  # the fixed seeded order in which the rows are split
+
+
+@functools.lru_cache(maxsize=4)  # a course's files are read once per process
+def _course_rows(data: CourseData) -> tuple[_Rows, int]:
+    """Every row of the course's file(s) in their fixed split order, and where train ends."""
+    everything = _read(data, data.source, f"{data.track}-course")
+    order = torch.randperm(len(everything), generator=torch.Generator().manual_seed(SPLIT_SEED))
+    return _Rows(everything, order), int(TRAIN_FRACTION * len(everything))
+
+
+def _train_statistics(data: CourseData) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean and spread (clamped away from 0) of each feature over the train part."""
+    rows, cut = _course_rows(data)
+    train = rows.data.inputs[rows.order[:cut]]
+    return train.mean(dim=0), train.std(dim=0).clamp_min(1e-6)
 
 
 def _read(data: CourseData, source: Path, name: str) -> Dataset:
@@ -152,7 +171,9 @@ def _read_image_folder(folder: Path, name: str) -> Dataset:
                     resized = image.convert("RGB").resize((IMAGE_SIZE, IMAGE_SIZE), Image.Resampling.BILINEAR)
             except (OSError, ValueError):
                 raise Day26Error(f"{path}: not an image Pillow can read. Remove it or convert it to PNG.") from None
-            pictures.append(torch.frombuffer(bytearray(resized.tobytes()), dtype=torch.uint8).reshape(224, 224, 3))
+            pictures.append(
+                torch.frombuffer(bytearray(resized.tobytes()), dtype=torch.uint8).reshape(IMAGE_SIZE, IMAGE_SIZE, 3)
+            )
             labels.append(label)
     if not pictures:
         raise Day26Error(f"{folder}: no {'/'.join(IMAGE_SUFFIXES)} images in its class folders.")

@@ -117,3 +117,12 @@ def test_without_course_data_the_generated_data_is_used(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("DAY26_DATA", raising=False)
     assert read_course_data("images") is None and get_track("images") is TRACKS["images"]
+
+
+def test_the_hidden_stock_features_are_standardized_like_the_train_part(course):
+    (course / "course_data.toml").write_text('[tabular]\ncsv = "stocks.csv"\nhidden = "stocks.csv"\n')
+    track = get_track("tabular")
+    train, hidden = track.train_data(), hidden_split(track)
+    assert len(hidden) == 50 and hidden.inputs.abs().max() < 5  # the same scale the model was trained on
+    assert torch.allclose(hidden.inputs.mean(dim=0), torch.zeros(10), atol=0.5)
+    assert train.inputs.shape == (40, 10)
