@@ -244,9 +244,13 @@ class _Context:
 
     def __init__(self, submission: Path, track: Track, threads: int) -> None:
         self.submission, self.track, self.threads = submission, track, threads
-        self.reference = ready_model(track).model
         self.hidden: Dataset = hidden_split(track)
         self.accuracies: dict[str, float] = {}  # artifact -> accuracy measured by _accuracy_check
+
+    @cached_property
+    def reference(self) -> nn.Module:
+        """The track's trained reference model (loaded on first use: an own model never needs it)."""
+        return ready_model(self.track).model
 
     @cached_property
     def reference_accuracy(self) -> float:
