@@ -99,7 +99,8 @@ TRACKS: dict[str, Track] = {
         combined=CombinedRecipe(
             prune_amount=0.5,
             structure="channels",
-            fine_tune=TrainingRecipe(epochs=2, batch_size=32, learning_rate=1e-3),
+            # 4 epochs: 2 lost 0.2 points on one CPU kind and 1.4 on another (the budget is 1)
+            fine_tune=TrainingRecipe(epochs=4, batch_size=32, learning_rate=1e-3),
             quantization="static",
         ),
     ),
