@@ -29,10 +29,12 @@ from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+import onnx
 import torch
 from torch import nn
 
 from grading.hidden import hidden_split
+from grading.own_baseline import compare_baseline_with_onnx, compare_pruned_with_baseline
 from grading.safety import UnsafeFile, checked_artifact, checked_onnx, checked_submission_file
 from helpers import contract
 from helpers.artifacts import load_int8_into, load_into, load_state_dict_file
@@ -130,93 +132,188 @@ class Verdict:
         return "\n".join([*lines, f"  => {verdict}"])
 
 
-OWN_MODEL_REVIEW = (
-    "own Week-5 model ({model}): measured against the learner's own model.onnx, which the verifier cannot "
-    "check against baseline.pth without running the learner's code; an instructor decides"
-)
-
-
 def _declared_model_name(submission: Path) -> str | None:
     """The class named in the submission's week5_model.toml (read as TOML data, the code is never
     imported), or None when the learner used the reference model."""
+    declaration = _declaration(submission)
+    if declaration is None:
+        return None
+    name = declaration.get("class")
+    return name if isinstance(name, str) and name else "unreadable declaration"
+
+
+def _declaration(submission: Path) -> dict | None:
+    """The submission's week5_model.toml as data ({} when unreadable), or None when there is none."""
     try:
         declaration = checked_submission_file(submission, DECLARATION_FILE)
     except UnsafeFile:
         return None
     try:
-        name = tomllib.loads(declaration.read_text(encoding="utf-8")).get("class")
+        return tomllib.loads(declaration.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError):
-        name = None
-    return name if isinstance(name, str) and name else "unreadable declaration"
+        return {}
 
 
-def _own_session(ctx: _Context, verdict: Verdict, artifact: contract.Artifact, required: bool = True):
-    """An ORT session on one ONNX artifact of an own model, or None (the refusal is recorded when the
-    artifact is ``required``)."""
+def _own_session(ctx: _Context, verdict: Verdict, artifact: contract.Artifact, report: bool):
+    """An ORT session on one ONNX artifact of an own model and its path, or None (the refusal is
+    recorded when ``report``)."""
     try:
-        return open_session(checked_onnx(ctx.submission, artifact.file), ctx.threads)
+        path = checked_onnx(ctx.submission, artifact.file)
+        return open_session(path, ctx.threads), path
     except (UnsafeFile, Day26Error) as error:
-        if required:
-            verdict.checks.append(_refused(artifact.file, error))
+        why = error
     except Exception as error:  # onnxruntime rejects a malformed graph in many ways
         why = Day26Error(f"{artifact.file} does not load in ONNX Runtime ({type(error).__name__})")
+    if report:
         verdict.checks.append(_refused(artifact.file, why))
     return None
 
 
+def _own_state(ctx: _Context, verdict: Verdict, artifact: contract.Artifact, report: bool) -> dict | None:
+    """One state_dict artifact of an own model, loaded as data only (``weights_only``), or None."""
+    try:
+        return load_state_dict_file(checked_artifact(ctx.submission, artifact.file))
+    except (UnsafeFile, Day26Error) as error:
+        if report:
+            verdict.checks.append(_refused(artifact.file, error))
+        return None
+
+
+def _int8_elements(value: object) -> int:
+    """Elements of INT8 tensors anywhere in a loaded state_dict (packed Linear parameters are tuples)."""
+    if isinstance(value, torch.Tensor):
+        return value.numel() if value.is_quantized or value.dtype in (torch.int8, torch.uint8) else 0
+    if isinstance(value, dict):
+        return sum(_int8_elements(item) for item in value.values())
+    if isinstance(value, list | tuple):
+        return sum(_int8_elements(item) for item in value)
+    return 0
+
+
+def _same_weights(first: dict, second: dict) -> bool:
+    """Two state_dicts hold the same tensors under the same names."""
+    if first.keys() != second.keys():
+        return False
+    return all(
+        isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor) and a.shape == b.shape and torch.equal(a, b)
+        for a, b in ((first[key], second[key]) for key in first)
+    )
+
+
+def _own_threshold(ctx: _Context, artifact: contract.Artifact | str) -> Threshold:
+    target = artifact if isinstance(artifact, str) else artifact.target
+    return threshold_for(ctx.track.name, target, own_model=True)
+
+
 def _verify_own_model(ctx: _Context, verdict: Verdict, model_name: str, part: str) -> None:
-    """An own model, measured without its code: every file is checked (state_dicts loaded as data
-    only), and every figure the verifier can take from data alone is taken against the learner's own
-    baseline: sizes against baseline.pth's bytes, accuracy on the hidden split against model.onnx's,
-    weights stored against model.onnx's, speed in the lane against model.onnx in ONNX Runtime. Since
-    model.onnx itself cannot be checked against the declared model without the learner's code, each
-    check is left to an instructor (``review``) with its figure: none earns or loses points alone."""
-    reason = OWN_MODEL_REVIEW.format(model=model_name)
-    base_bytes = None
-    for artifact in (contract.BASELINE, contract.QUANTIZED_DYNAMIC, contract.PRUNED):
-        try:
-            path = checked_artifact(ctx.submission, artifact.file)
-            load_state_dict_file(path)
-        except (UnsafeFile, Day26Error) as error:
-            if part != "speed":
-                verdict.checks.append(_refused(artifact.file, error))
-            continue
-        if artifact == contract.BASELINE:
-            base_bytes = size_on_disk(path)
-            measured = f"{base_bytes:,} bytes"
-        else:
-            measured = f"{base_bytes / size_on_disk(path):.2f}x smaller" if base_bytes else "a state_dict"
-        if part != "speed":
-            verdict.checks.append(Check(artifact.file, "file", measured, "own baseline", None, reason))
-    baseline = _own_session(ctx, verdict, contract.ONNX_FP32, required=part != "speed")
-    if baseline is None:
+    """An own model, measured without running its code, against the learner's own baseline.
+
+    The PyTorch files are checked as data: baseline.pth must be the weights week5_model.toml declares,
+    pruned.pth the baseline with zeros, quantized_dynamic.pth hold INT8 weights. model.onnx is the
+    own baseline for everything ONNX Runtime measures (accuracy on the hidden split, the lane's
+    speed) once :func:`grading.own_baseline.compare_baseline_with_onnx` has found in it exactly
+    baseline.pth's weights and no padding; when it has not, every figure measured against it is
+    left to an instructor (``review``), with the reason. The accuracy of the PyTorch files cannot be
+    measured without the learner's code: the notebooks' tests stand for it.
+    """
+    measure = part != "speed"
+    baseline = _own_state(ctx, verdict, contract.BASELINE, report=measure)
+    ctx.baseline_bytes = None  # the own baseline's bytes stand in for the reference's
+    if baseline is not None:
+        ctx.baseline_bytes = size_on_disk(checked_artifact(ctx.submission, contract.BASELINE.file))
+        if measure:
+            verdict.checks.append(_declared_weights_check(ctx, baseline, model_name))
+    if measure:
+        _verify_own_pytorch_files(ctx, verdict, baseline)
+    opened = _own_session(ctx, verdict, contract.ONNX_FP32, report=measure)
+    if opened is None:
         return
-    if part != "speed":
-        base_accuracy = accuracy(baseline, ctx.hidden)
-        verdict.checks.append(
-            Check(contract.ONNX_FP32.file, "file", f"{base_accuracy:.2%} on hidden", "own baseline", None, reason)
-        )
-    base_weights = count_onnx_parameters(checked_onnx(ctx.submission, contract.ONNX_FP32.file))
+    onnx_baseline, onnx_path = opened
+    if baseline is None:
+        problems = ["baseline.pth cannot be read, so model.onnx cannot be checked against it"]
+    else:
+        finding = compare_baseline_with_onnx(baseline, onnx.load(str(onnx_path)))
+        problems = finding.problems
+    untrusted = "; ".join(problems)
+    ctx.reference, ctx.reference_accuracy = onnx_baseline, None  # the own baseline stands in for the reference
+    if measure:
+        ctx.reference_accuracy = accuracy(onnx_baseline, ctx.hidden)
+        measured = f"{ctx.reference_accuracy:.2%} on hidden"
+        reason = f"{untrusted}: an instructor decides" if untrusted else f"holds baseline.pth ({model_name})"
+        passed = None if untrusted else True
+        verdict.checks.append(Check(contract.ONNX_FP32.file, "own baseline", measured, "baseline.pth", passed, reason))
     for artifact in (contract.QUANTIZED_STATIC, contract.COMBINED):
-        session = _own_session(ctx, verdict, artifact, required=artifact == contract.COMBINED and part != "speed")
-        if session is None:
-            continue
-        path = checked_onnx(ctx.submission, artifact.file)
-        if part != "speed":
-            change = 100.0 * (accuracy(session, ctx.hidden) - base_accuracy)
-            smaller = f"{base_bytes / size_on_disk(path):.2f}x smaller, " if base_bytes else ""
-            weights = count_onnx_parameters(path)
-            measured = f"{smaller}{change:+.2f} pts, {weights:,} of {base_weights:,} weights"
-            verdict.checks.append(Check(artifact.file, "file", measured, "own baseline", None, reason))
-        if artifact == contract.COMBINED and part in ("all", "speed"):
-            one_input = ctx.hidden.model_inputs(0, 1)
-            comparison = lane_comparison(
-                baseline, session, one_input, (contract.ONNX_FP32.file, artifact.file), ctx.threads
-            )
-            verdict.lane[artifact.file] = {"threads": ctx.threads, "against": contract.ONNX_FP32.file,
-                                           "speedup": comparison.speedup}  # fmt: skip
-            measured = f"{comparison.speedup:.2f}x faster than model.onnx"
-            verdict.checks.append(Check(artifact.file, "speed", measured, "own baseline", None, reason))
+        opened = _own_session(ctx, verdict, artifact, report=measure and artifact == contract.COMBINED)
+        if opened is not None:
+            _verify_own_onnx(ctx, verdict, artifact, opened, untrusted, part)
+    verdict.figures.setdefault("reference", {})["model"] = model_name  # the leaderboard names it
+
+
+def _declared_weights_check(ctx: _Context, baseline: dict, model_name: str) -> Check:
+    """baseline.pth must hold the very weights week5_model.toml declares (compared as data)."""
+    name = contract.BASELINE.file
+    declared = (_declaration(ctx.submission) or {}).get("weights")
+    try:
+        weights = load_state_dict_file(checked_submission_file(ctx.submission, str(declared)))
+    except (UnsafeFile, Day26Error, TypeError) as error:
+        return Check(name, "declared weights", "unreadable", DECLARATION_FILE, False, f"{declared}: {error}")
+    ok = _same_weights(baseline, weights)
+    reason = "" if ok else f"baseline.pth is not {declared} ({model_name}'s weights): save the declared model unchanged"
+    return Check(name, "declared weights", "the same" if ok else "different", str(declared), ok, reason)
+
+
+def _verify_own_pytorch_files(ctx: _Context, verdict: Verdict, baseline: dict | None) -> None:
+    """quantized_dynamic.pth and pruned.pth of an own model, from their tensors alone."""
+    quantized = _own_state(ctx, verdict, contract.QUANTIZED_DYNAMIC, report=True)
+    if quantized is not None:
+        ok = _int8_elements(quantized) > 0
+        reason = "" if ok else "the weights are FP32: quantize before saving"
+        verdict.checks.append(
+            Check(contract.QUANTIZED_DYNAMIC.file, "INT8 weights", "yes" if ok else "none", "INT8 layers", ok, reason)
+        )
+        path = checked_artifact(ctx.submission, contract.QUANTIZED_DYNAMIC.file)
+        if baseline is not None:
+            t = _own_threshold(ctx, contract.QUANTIZED_DYNAMIC)
+            verdict.checks.append(_size_check(ctx, contract.QUANTIZED_DYNAMIC.file, path, t))
+    pruned = _own_state(ctx, verdict, contract.PRUNED, report=True)
+    if pruned is None or baseline is None:
+        return
+    finding = compare_pruned_with_baseline(baseline, pruned)
+    t = _own_threshold(ctx, contract.PRUNED)
+    ok = _met(judge(t, sparsity=finding.sparsity)) and not finding.problems
+    reason = "; ".join(finding.problems) or ("" if ok else "prune a larger fraction of the weights")
+    target = f">= {t.min_sparsity:.0%}"
+    verdict.checks.append(
+        Check(contract.PRUNED.file, "sparsity", f"{finding.sparsity:.1%}", target, ok, reason, finding.sparsity)
+    )
+
+
+def _verify_own_onnx(
+    ctx: _Context, verdict: Verdict, artifact: contract.Artifact, opened: tuple, untrusted: str, part: str
+) -> None:
+    """quantized_static.onnx or optimized.onnx of an own model against model.onnx, the own baseline."""
+    session, path = opened
+    name = artifact.file
+    t = _own_threshold(ctx, artifact)
+    new_checks = []
+    if part != "speed":
+        if artifact == contract.COMBINED:
+            own_weights = count_onnx_parameters(checked_onnx(ctx.submission, contract.ONNX_FP32.file))
+            new_checks.append(_structure_check(ctx, name, path, own_weights))
+        if t.min_size_reduction and ctx.baseline_bytes:  # without a readable baseline.pth, no size to compare
+            new_checks.append(_size_check(ctx, name, path, t))
+        new_checks.append(_accuracy_check(ctx, name, session, t))
+    if artifact == contract.COMBINED and part in ("all", "speed"):
+        new_checks.append(_speed_check(ctx, name, session, _own_threshold(ctx, "optimized_in_lane"), verdict))
+    for check in new_checks:
+        if untrusted and check.name in ("accuracy", "speed"):
+            check.passed, check.reason = None, f"measured against model.onnx, but {untrusted}: an instructor decides"
+    verdict.checks += new_checks
+    if artifact == contract.COMBINED and part != "speed":
+        verdict.figures.setdefault(name, {}).update(size_bytes=size_on_disk(path), accuracy=ctx.accuracies[name])
+        verdict.figures.setdefault("reference", {}).update(
+            size_bytes=ctx.baseline_bytes, accuracy=ctx.reference_accuracy
+        )
 
 
 def _track_check(submission: Path, track_name: str | None) -> tuple[Track | None, Check]:
@@ -420,10 +517,11 @@ def _learner_fp32_model(ctx: _Context):
         return ctx.reference
 
 
-def _structure_check(ctx: _Context, artifact: str, path: Path) -> Check:
-    """Structured pruning removes weights: count what the ONNX file stores against the reference."""
+def _structure_check(ctx: _Context, artifact: str, path: Path, baseline_weights: int | None = None) -> Check:
+    """Structured pruning removes weights: count what the ONNX file stores against the reference
+    (or ``baseline_weights``, an own model's count in its model.onnx)."""
     stored = count_onnx_parameters(path)
-    reference = count_parameters(ctx.reference)
+    reference = count_parameters(ctx.reference) if baseline_weights is None else baseline_weights
     limit = MAX_STRUCTURED_FRACTION * reference
     ok = stored < limit
     reason = "" if ok else "structured pruning must remove weights: prune channels (or LSTM units) before export"

@@ -281,10 +281,12 @@ def test_a_speed_inside_the_guard_band_is_measured_again_not_failed():
     assert _met(judge(Threshold(max_accuracy_drop=1.0), size_reduction=1.0)) is True  # no size target: met
 
 
-def test_an_own_model_is_left_to_an_instructor_and_its_code_never_runs(day26_home, tmp_path):
-    """An own model is measured against its own baseline from data alone (sizes, accuracy on the
-    hidden split against model.onnx, speed against model.onnx) and every check left to an instructor,
-    with its figure; the learner's code file is never imported."""
+def test_an_own_model_is_graded_against_its_own_baseline_and_its_code_never_runs(day26_home, tmp_path):
+    """An own model is measured against its own baseline from data alone: baseline.pth is the declared
+    weights, pruned.pth the baseline with zeros, model.onnx holds baseline.pth (so it is the baseline
+    for accuracy on the hidden split and the lane's speed); the learner's code file is never imported.
+    A model.onnx that is not baseline.pth, or a baseline.pth that is not the declared weights, does
+    not earn the points."""
     from helpers.tracks import with_own_model
     from helpers.week5 import read_declaration
 
@@ -294,6 +296,7 @@ def test_an_own_model_is_left_to_an_instructor_and_its_code_never_runs(day26_hom
     code = f"import pathlib\npathlib.Path({str(marker)!r}).write_text('ran')\n"
     code += "from helpers.models import StockMLP as Mine\n"
     (learner / "week5" / "mine.py").write_text(code)
+    torch.manual_seed(5)
     torch.save(StockMLP(hidden=32).state_dict(), learner / "week5" / "mine.pth")
     (learner / "week5_model.toml").write_text(
         'track = "tabular"\ncode = "week5/mine.py"\nclass = "Mine"\nweights = "week5/mine.pth"\n'
@@ -306,14 +309,32 @@ def test_an_own_model_is_left_to_an_instructor_and_its_code_never_runs(day26_hom
 
     verdict = verify_submission(learner)
     assert not marker.exists(), "the verifier imported the learner's code"
-    statuses = {check.artifact: check.status for check in verdict.checks}
-    assert statuses["track.json"] == "pass" and statuses["comparison.png"] == "pass"
-    for name in ("baseline.pth", "quantized_dynamic.pth", "pruned.pth", "model.onnx", "optimized.onnx"):
-        assert statuses[name] == "review", verdict.table()
-    combined = _checks(verdict, "optimized.onnx")
-    assert "own Week-5 model (Mine)" in combined["file"].reason
-    assert re.fullmatch(r"[\d.]+x smaller, [+-][\d.]+ pts, [\d,]+ of [\d,]+ weights", combined["file"].measured)
-    assert re.fullmatch(r"[\d.]+x faster than model\.onnx", combined["speed"].measured)
-    assert re.fullmatch(r"[\d.]+% on hidden", _checks(verdict, "model.onnx")["file"].measured)
+    assert all(check.passed for check in verdict.checks), verdict.table()
+    names = {(check.artifact, check.name) for check in verdict.checks}
+    for expected in [("baseline.pth", "declared weights"), ("quantized_dynamic.pth", "INT8 weights"),
+                     ("pruned.pth", "sparsity"), ("model.onnx", "own baseline"), ("optimized.onnx", "structure"),
+                     ("optimized.onnx", "accuracy"), ("optimized.onnx", "speed")]:  # fmt: skip
+        assert expected in names, verdict.table()
+    assert re.fullmatch(r"[\d.]+% on hidden", _checks(verdict, "model.onnx")["own baseline"].measured)
+    assert verdict.figures["reference"]["model"] == "Mine"
+    assert verdict.figures["reference"]["size_bytes"] == (learner / "artifacts" / "baseline.pth").stat().st_size
+
+    # a model.onnx of other weights is not this learner's baseline: what is measured against it goes to review
+    onnx_file = learner / "artifacts" / "model.onnx"
+    kept = onnx_file.read_bytes()
+    other = StockMLP(hidden=32).eval()
+    torch.onnx.export(other, (track.example_batch(),), str(onnx_file), external_data=False,
+                      dynamic_shapes={"x": {0: torch.export.Dim("batch")}})  # fmt: skip
+    swapped = verify_submission(learner)
+    assert _checks(swapped, "model.onnx")["own baseline"].status == "review"
+    assert "does not hold baseline.pth's" in _checks(swapped, "model.onnx")["own baseline"].reason
+    assert _checks(swapped, "optimized.onnx")["speed"].status == "review"
+    assert _checks(swapped, "optimized.onnx")["accuracy"].status == "review"
+    onnx_file.write_bytes(kept)
+
+    # a baseline.pth that is not the declared weights fails, and says which file it should be
+    torch.save(StockMLP(hidden=32).state_dict(), learner / "week5" / "mine.pth")
+    declared = _checks(verify_submission(learner), "baseline.pth")["declared weights"]
+    assert declared.status == "FAIL" and "week5/mine.pth" in declared.reason
     (learner / "artifacts" / "optimized.onnx").write_bytes(b"not onnx")
     assert _checks(verify_submission(learner), "optimized.onnx")["file"].status == "FAIL"

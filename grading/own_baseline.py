@@ -1,0 +1,205 @@
+"""Is a learner's model.onnx their own baseline, from data alone?
+
+For an own Week-5 model the verifier cannot build the architecture (that would run the learner's
+code), so it measures the optimized artifacts against the learner's ``model.onnx`` in ONNX Runtime.
+That is only fair if ``model.onnx`` really is the declared model, unchanged and not padded with work
+that makes it slow. This module checks both from the files' tensors, never from code:
+
+- **the declared weights**: every weight tensor of ``baseline.pth`` (two or more dimensions: kernels,
+  matrices, embeddings) is found in ``model.onnx``'s initializers: row by row, exactly (the exporter
+  copies tensors; recurrent layers' gates are reordered and stacked, Linear weights may be
+  transposed), or scaled per output channel (a BatchNorm folded into the layer before it);
+- **no padding**: ``model.onnx`` holds no sizeable weights that are not baseline.pth's, no control
+  flow (``Loop``, ``Scan``, ``If``), and every matrix product or convolution has a weight operand,
+  except the two products per attention softmax.
+
+What it cannot tell: padding made of cheap element-wise operators alone, or a baseline.pth that was
+itself trained to be slow. The docs (docs/design.md, "Grading an own model") say so.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+import onnx
+import torch
+from onnx import numpy_helper
+
+WEIGHT_OPERATORS = {"Conv", "ConvTranspose", "Gemm", "MatMul", "Einsum", "LSTM", "GRU", "RNN"}
+CONTROL_FLOW = {"Loop", "Scan", "If"}
+ROWS_FOUND = 0.99  # fraction of a weight's rows that must be found in model.onnx
+FOREIGN_WEIGHTS_ALLOWED = 4096  # initializer elements not from baseline.pth (shape constants, scales)
+CHANNEL_SCALE_TOLERANCE = 1e-4  # relative spread of one output channel's ratio (BatchNorm folded)
+
+
+@dataclass
+class BaselineFinding:
+    """What the comparison of baseline.pth with model.onnx found: ``problems`` is empty when
+    model.onnx is the declared model and holds no padding."""
+
+    weights_in_baseline: int  # elements of baseline.pth's weight tensors (2+ dimensions)
+    weights_found: int  # of those, elements found in model.onnx
+    foreign_weights: int  # elements of model.onnx's initializers not from baseline.pth
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def trusted(self) -> bool:
+        return not self.problems
+
+
+def _rows(array: np.ndarray) -> np.ndarray:
+    """``array`` as a 2-D array of rows: one row per output channel (first dimension)."""
+    return np.ascontiguousarray(array.reshape(array.shape[0], -1) if array.ndim > 1 else array.reshape(1, -1))
+
+
+def _row_views(array: np.ndarray) -> list[np.ndarray]:
+    """The ways an exported tensor may hold a baseline tensor's rows: by first dimension, by last
+    dimension (stacked recurrent weights), and transposed (a Linear layer exported for MatMul)."""
+    views = [_rows(array)]
+    if array.ndim > 2:
+        views.append(np.ascontiguousarray(array.reshape(-1, array.shape[-1])))
+    if array.ndim == 2:
+        views.append(np.ascontiguousarray(array.T))
+    return views
+
+
+def _float_initializers(model: onnx.ModelProto) -> dict[str, np.ndarray]:
+    tensors = {}
+    for initializer in model.graph.initializer:
+        array = numpy_helper.to_array(initializer)
+        if np.issubdtype(array.dtype, np.floating):
+            tensors[initializer.name] = array.astype(np.float32)
+    return tensors
+
+
+def _scaled_match(weight: np.ndarray, exported: np.ndarray) -> bool:
+    """``exported`` is ``weight`` with every output channel multiplied by one factor (BatchNorm folded)."""
+    if weight.shape != exported.shape:
+        return False
+    rows_w, rows_e = _rows(weight).astype(np.float64), _rows(exported).astype(np.float64)
+    for row_w, row_e in zip(rows_w, rows_e, strict=True):
+        used = np.abs(row_w) > 1e-8
+        if not used.any():
+            continue
+        ratios = row_e[used] / row_w[used]
+        middle = np.median(ratios)
+        if middle == 0 or np.max(np.abs(ratios - middle)) > CHANNEL_SCALE_TOLERANCE * abs(middle):
+            return False
+    return True
+
+
+def compare_baseline_with_onnx(baseline: dict[str, torch.Tensor], model: onnx.ModelProto) -> BaselineFinding:
+    """Check that ``model`` (a loaded model.onnx) holds the weights of ``baseline`` (baseline.pth's
+    state_dict, loaded as data) and no padding; see the module's docstring for the rules."""
+    exported = _float_initializers(model)
+    holders: dict[bytes, set[str]] = {}  # one row's bytes -> the initializers holding that row
+    for name, array in exported.items():
+        for view in _row_views(array):
+            for row in view:
+                holders.setdefault(row.tobytes(), set()).add(name)
+    sources: Counter[str] = Counter()  # initializer -> how many baseline tensors it holds
+    total = found = 0
+    missing = []
+    for name, tensor in baseline.items():
+        if not torch.is_floating_point(tensor) or tensor.dim() < 2:
+            continue
+        weight = tensor.detach().float().numpy()
+        rows = [holders.get(row.tobytes()) for row in _rows(weight)]
+        total += weight.size
+        if sum(row is not None for row in rows) >= ROWS_FOUND * len(rows):
+            found += weight.size
+            sources.update(set().union(*(row for row in rows if row is not None)))
+            continue
+        scaled = next((other for other, array in exported.items() if _scaled_match(weight, array)), None)
+        if scaled is not None:
+            found += weight.size
+            sources[scaled] += 1
+            continue
+        missing.append(name)
+    foreign = sum(array.size for name, array in exported.items() if name not in sources and array.ndim >= 2)
+    finding = BaselineFinding(total, found, foreign)
+    if total == 0:
+        finding.problems.append("baseline.pth holds no weight tensors to compare")
+    if missing:
+        shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+        finding.problems.append(
+            f"model.onnx does not hold baseline.pth's {shown}: it is not the declared model, exported unchanged"
+        )
+    if foreign > FOREIGN_WEIGHTS_ALLOWED:
+        finding.problems.append(f"model.onnx holds {foreign:,} weights that are not baseline.pth's (padding)")
+    finding.problems += _padding_in_graph(model, {i.name for i in model.graph.initializer}, sources)
+    return finding
+
+
+def _weight_inputs(node: onnx.NodeProto) -> list[str]:
+    """The inputs of a matrix product or convolution that may be weights: both factors of MatMul and
+    Einsum, the kernel of Conv, B of Gemm, W and R of the recurrent operators."""
+    inputs = list(node.input)
+    if node.op_type in ("MatMul", "Einsum"):
+        return [name for name in inputs if name]
+    if node.op_type in ("LSTM", "GRU", "RNN"):
+        return inputs[1:3]
+    return inputs[1:2]
+
+
+def _padding_in_graph(model: onnx.ModelProto, constants: set[str], sources: Counter[str]) -> list[str]:
+    """Work in the graph that no declared weight explains: control flow, and matrix products or
+    convolutions between activations beyond the two of each attention softmax, and a weight used by
+    more products than baseline.pth has copies of it (``sources``)."""
+    problems = []
+    operators = [node.op_type for node in model.graph.node]
+    loops = sorted(set(operators) & CONTROL_FLOW)
+    if loops:
+        problems.append(f"model.onnx has control flow ({', '.join(loops)}), which a Week-5 model's export has not")
+    derived = set(constants)  # tensors computed from constants only (a transposed weight, say)
+    for node in model.graph.node:
+        if node.op_type == "Constant" or (node.input and all(name in derived for name in node.input if name)):
+            derived.update(node.output)
+    weighted = [node for node in model.graph.node if node.op_type in WEIGHT_OPERATORS]
+    unexplained = sum(1 for node in weighted if not any(name in derived for name in _weight_inputs(node)))
+    allowed = 2 * operators.count("Softmax")
+    if unexplained > allowed:
+        problems.append(
+            f"model.onnx has {unexplained} matrix products or convolutions without a weight "
+            f"({allowed} expected from its attention): work that is not the declared model's"
+        )
+    uses = Counter(name for node in weighted for name in _weight_inputs(node) if name in derived)
+    reused = sorted(name for name, count in uses.items() if count > max(1, sources[name]))
+    if reused:
+        problems.append(f"model.onnx uses the weight {reused[0]} in {uses[reused[0]]} products: work done twice")
+    return problems
+
+
+@dataclass(frozen=True)
+class PrunedFinding:
+    """pruned.pth against baseline.pth, as data: how sparse its weights are, and whether the weights
+    it kept are the baseline's (pruning zeroes weights, it does not retrain or replace them)."""
+
+    sparsity: float  # fraction of zeros in the weight tensors (2+ dimensions)
+    kept_from_baseline: float  # fraction of the nonzero weights equal to the baseline's
+    problems: tuple[str, ...]
+
+
+def compare_pruned_with_baseline(baseline: dict[str, torch.Tensor], pruned: dict[str, torch.Tensor]) -> PrunedFinding:
+    """Compare a pruned state_dict with the baseline's, tensor by tensor of the same name."""
+    weights = [name for name, t in baseline.items() if torch.is_floating_point(t) and t.dim() >= 2]
+    absent = [name for name in weights if name not in pruned or pruned[name].shape != baseline[name].shape]
+    if absent or not weights:
+        why = f"pruned.pth does not have baseline.pth's {', '.join(absent[:3]) or 'weights'} with the same shapes"
+        return PrunedFinding(0.0, 0.0, (why,))
+    elements = zeros = kept = same = 0
+    for name in weights:
+        before, after = baseline[name].float(), pruned[name].float()
+        nonzero = after != 0
+        elements += after.numel()
+        zeros += int((~nonzero).sum())
+        kept += int(nonzero.sum())
+        same += int((after[nonzero] == before[nonzero]).sum())
+    kept_fraction = same / kept if kept else 1.0
+    problems = ()
+    if kept_fraction < ROWS_FOUND:
+        share = f"only {kept_fraction:.1%} of pruned.pth's nonzero weights are baseline.pth's"
+        problems = (f"{share}: it is not the baseline pruned",)
+    return PrunedFinding(zeros / elements, kept_fraction, problems)
