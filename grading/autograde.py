@@ -44,7 +44,7 @@ from grading.records import read_record as read_record_file
 from grading.release import build_release
 from grading.sandbox import Limits, probe_isolation, run_limited, sandboxed
 from grading.score import CellScore, apply_verdict, copy_scores
-from grading.verify import Verdict, merge_parts, verify_command
+from grading.verify import Verdict, declared_weights_file, merge_parts, verify_command
 from helpers.cache import home as reference_home
 from helpers.errors import Day26Error
 from helpers.reference import ready_model
@@ -137,6 +137,11 @@ def _place(course: Course, learner: str, workbook: Path) -> None:
         # nbgrader leaves artifacts/ alone (course.NOT_COURSE_FILES); the notebooks rewrite what they make.
         shutil.copytree(submitted / "artifacts", autograded / "artifacts")
     (autograded / "artifacts").mkdir(parents=True, exist_ok=True)
+    weights = declared_weights_file(submitted)
+    if weights is not None:  # nbgrader copies no *.pth (course.NOT_COURSE_FILES): the declared weights go here
+        target = autograded / weights.relative_to(submitted)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(weights, target)
 
 
 # Dask's worker processes start with these set (its "pre-spawn-environ": one thread, and a malloc

@@ -7,6 +7,10 @@ the grader. Nothing a learner reported (results.json, notebook output) is read.
 Ranking, per track: learners whose ``optimized.onnx`` passed every check of the combined model
 come first, then the others; within each group the larger verified speed-up ranks higher, and a
 smaller file breaks ties. Learners without a verified ``optimized.onnx`` are counted, not ranked.
+Learners with their own Week-5 model are ranked in a table of their own: their ratios are against
+their own baseline (size against baseline.pth, speed and accuracy against their model.onnx in ONNX
+Runtime, as the verifier measures them), not against the track's reference in PyTorch, so the two
+kinds of figure are never ranked together.
 
 Learners appear under the name the instructor chooses: their ``id``, a ``pseudonym`` (the same
 for a learner every time, derived from the id with a secret kept in the grading workspace, so it
@@ -53,6 +57,7 @@ class Entry:
     change_points: float
     targets_met: bool
     missed: str  # the combined model's checks that did not pass ('' when none)
+    model: str = "reference"  # the reference model, or the class of the learner's own Week-5 model
 
 
 @dataclass
@@ -119,18 +124,20 @@ def build_leaderboard(course: Course, naming: str = "id") -> tuple[list[Entry], 
             unranked[track] = unranked.get(track, 0) + 1
             continue
         mine, reference, checks = found
-        references.setdefault(
-            track,
-            Reference(track, reference["latency_ms"], reference["size_bytes"] / 1e6, 100 * reference["accuracy"]),
-        )
+        if "model" not in reference:  # the track's reference model, not a learner's own baseline
+            references.setdefault(
+                track,
+                Reference(track, reference["latency_ms"], reference["size_bytes"] / 1e6, 100 * reference["accuracy"]),
+            )
         missed = ", ".join(check.name for check in checks if check.status != "pass")
-        rows.setdefault(track, []).append((record.learner, mine, reference, missed))
+        rows.setdefault((track, "model" in reference), []).append((record.learner, mine, reference, missed))
     entries = []
-    for track in sorted(rows):
-        ordered = sorted(rows[track], key=lambda row: (row[3] != "", -row[1]["speedup"], row[1]["size_bytes"]))
+    for track, own in sorted(rows):
+        ordered = sorted(rows[track, own], key=lambda row: (row[3] != "", -row[1]["speedup"], row[1]["size_bytes"]))
         for rank, (learner, mine, reference, missed) in enumerate(ordered, start=1):
             entries.append(
                 Entry(
+                    model=reference.get("model", "reference"),
                     track=track,
                     rank=rank,
                     name=_display_name(course, learner, naming),
@@ -150,23 +157,35 @@ def build_leaderboard(course: Course, naming: str = "id") -> tuple[list[Entry], 
 def leaderboard_markdown(entries: list[Entry], references: list[Reference], unranked: dict[str, int]) -> str:
     """One Markdown table per track."""
     lines = ["# Day 26 leaderboard", "", "Figures measured by the grader (verifier), not reported by learners.", ""]
-    for reference in references:
-        track = reference.track
+    by_track = {reference.track: reference for reference in references}
+    groups = sorted({(entry.track, entry.model != "reference") for entry in entries})
+    for track, own in groups:
+        if own:
+            lines += [
+                f"## {track} track, own Week-5 models",
+                "",
+                "Each against its own baseline: size against its baseline.pth, speed and accuracy against its "
+                "model.onnx in ONNX Runtime (not comparable with the reference table's speed-ups against PyTorch).",
+            ]
+        else:
+            reference = by_track[track]
+            lines += [
+                f"## {track} track",
+                "",
+                f"Reference model: {reference.latency_ms:.3f} ms, {reference.size_mb:.3f} MB, "
+                f"{reference.accuracy_percent:.1f}% accuracy.",
+            ]
         lines += [
-            f"## {track} track",
             "",
-            f"Reference model: {reference.latency_ms:.3f} ms, {reference.size_mb:.3f} MB, "
-            f"{reference.accuracy_percent:.1f}% accuracy.",
-            "",
-            "| rank | learner | faster | smaller | latency ms | size MB | accuracy | change | targets |",
-            "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+            "| rank | learner | model | faster | smaller | latency ms | size MB | accuracy | change | targets |",
+            "| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
         ]
-        for entry in (e for e in entries if e.track == track):
+        for entry in (e for e in entries if e.track == track and (e.model != "reference") == own):
             targets = "met" if entry.targets_met else f"missed: {entry.missed}"
             lines.append(
-                f"| {entry.rank} | {entry.name or '(hidden)'} | {entry.speedup:.2f}x | {entry.times_smaller:.1f}x | "
-                f"{entry.latency_ms:.3f} | {entry.size_mb:.3f} | {entry.accuracy_percent:.1f}% | "
-                f"{entry.change_points:+.1f} pts | {targets} |"
+                f"| {entry.rank} | {entry.name or '(hidden)'} | {entry.model} | {entry.speedup:.2f}x | "
+                f"{entry.times_smaller:.1f}x | {entry.latency_ms:.3f} | {entry.size_mb:.3f} | "
+                f"{entry.accuracy_percent:.1f}% | {entry.change_points:+.1f} pts | {targets} |"
             )
         lines.append("")
     for track, count in sorted(unranked.items()):
@@ -207,7 +226,7 @@ def write_leaderboard(course: Course, out_dir: Path, naming: str = "id") -> list
     written = [markdown, table]
     for reference in references:
         plot = out_dir / f"leaderboard-{reference.track}.png"
-        track_entries = [entry for entry in entries if entry.track == reference.track]
+        track_entries = [entry for entry in entries if entry.track == reference.track and entry.model == "reference"]
         tradeoff_figure(track_entries, reference, show_names=naming != "hidden").savefig(plot, dpi=110)
         written.append(plot)
     return written

@@ -154,6 +154,18 @@ def _declaration(submission: Path) -> dict | None:
         return {}
 
 
+def declared_weights_file(submission: Path) -> Path | None:
+    """The weights file the submission's week5_model.toml names (a plain file inside the submission),
+    or None when there is no declaration or it names no such file."""
+    declared = (_declaration(submission) or {}).get("weights")
+    if not isinstance(declared, str):
+        return None
+    try:
+        return checked_submission_file(submission, declared)
+    except UnsafeFile:
+        return None
+
+
 def _own_session(ctx: _Context, verdict: Verdict, artifact: contract.Artifact, report: bool):
     """An ORT session on one ONNX artifact of an own model and its path, or None (the refusal is
     recorded when ``report``)."""
@@ -232,8 +244,7 @@ def _verify_own_model(ctx: _Context, verdict: Verdict, model_name: str, part: st
     if baseline is None:
         problems = ["baseline.pth cannot be read, so model.onnx cannot be checked against it"]
     else:
-        finding = compare_baseline_with_onnx(baseline, onnx.load(str(onnx_path)))
-        problems = finding.problems
+        problems = compare_baseline_with_onnx(baseline, onnx.load(str(onnx_path))).problems
     untrusted = "; ".join(problems)
     ctx.reference, ctx.reference_accuracy = onnx_baseline, None  # the own baseline stands in for the reference
     if measure:
@@ -242,8 +253,15 @@ def _verify_own_model(ctx: _Context, verdict: Verdict, model_name: str, part: st
         reason = f"{untrusted}: an instructor decides" if untrusted else f"holds baseline.pth ({model_name})"
         passed = None if untrusted else True
         verdict.checks.append(Check(contract.ONNX_FP32.file, "own baseline", measured, "baseline.pth", passed, reason))
+    graph = onnx.load(str(onnx_path))
+    convolutions = any(node.op_type == "Conv" for node in graph.graph.node)  # the notebooks' has_convolutions
+    if measure and not convolutions:
+        why = "no convolution in model.onnx: static INT8 is for conv nets (notebook 02 skips it)"
+        verdict.checks.append(Check(contract.QUANTIZED_STATIC.file, "model", "not used", "conv nets only", True, why))
     for artifact in (contract.QUANTIZED_STATIC, contract.COMBINED):
-        opened = _own_session(ctx, verdict, artifact, report=measure and artifact == contract.COMBINED)
+        if artifact == contract.QUANTIZED_STATIC and not convolutions:
+            continue
+        opened = _own_session(ctx, verdict, artifact, report=measure)
         if opened is not None:
             _verify_own_onnx(ctx, verdict, artifact, opened, untrusted, part)
     verdict.figures.setdefault("reference", {})["model"] = model_name  # the leaderboard names it

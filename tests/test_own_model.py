@@ -3,7 +3,10 @@ loads and is checked; every way to break the declaration or the contract gets on
 
 from __future__ import annotations
 
+import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -170,3 +173,43 @@ def test_an_own_mlp_with_its_own_names_goes_through_every_solution_notebook(day2
     records = read_results(folder / "artifacts" / "results.json")
     assert records[0].variant == "baseline" and records[0].params == 10_178  # the learner's model, not StockMLP
     assert (folder / "artifacts" / "track.json").read_text() == '{"track": "tabular", "model": "BatchNormMLP"}'
+
+
+@pytest.mark.slow
+def test_an_own_model_is_autograded_against_its_own_baseline_and_named_on_the_leaderboard(day26_home, tmp_path):
+    """A learner with their own Week-5 model hands in the solution notebooks: day26 autograde runs them
+    in the sandbox and the verifier grades every artifact against that learner's own baseline, without
+    their code; the leaderboard ranks it in the own-models table, with its class name."""
+    import nbformat
+    from own_models.run_family import trained_learner_folder
+
+    from grading.samples import choose, notebooks_of
+
+    root = Path(__file__).resolve().parent.parent
+    folder = trained_learner_folder("BatchNormMLP", 5, tmp_path / "class" / "own-mlp")
+    for name, notebook in notebooks_of(root / "solutions" / "day26", {"00-solution-3": choose("tabular")}).items():
+        nbformat.write(notebook, folder / name)
+    workspace = tmp_path / "course"
+    command = [sys.executable, "-m", "grading.cli", "autograde", str(tmp_path / "class"), "--root", str(root)]
+    command += ["--workspace", str(workspace), "--workers", "1", "--json"]
+    graded = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert graded.returncode == 0, graded.stderr[-2000:]
+    record = json.loads((workspace / "records" / "own-mlp.json").read_text())
+    checks = {(c["artifact"], c["name"]): c for c in record["verdict"]["checks"]}
+    assert checks["model.onnx", "own baseline"]["status"] == "pass", checks["model.onnx", "own baseline"]
+    assert checks["baseline.pth", "declared weights"]["status"] == "pass"
+    assert checks["quantized_static.onnx", "model"]["measured"] == "not used"
+    failed = [c for c in record["verdict"]["checks"] if c["status"] != "pass"]
+    assert not failed, failed
+    outcome = json.loads(graded.stdout)[0]
+    lost = [cell for cell in record["cells"] if cell["verifier_points"] != cell["max_points"]]
+    assert outcome["points"] == outcome["max_points"], lost
+    board = subprocess.run(
+        [sys.executable, "-m", "grading.cli", "leaderboard", "--root", str(root), "--workspace", str(workspace)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert board.returncode == 0, board.stderr[-2000:]
+    markdown = next(workspace.rglob("leaderboard.md")).read_text()
+    assert "## tabular track, own Week-5 models" in markdown and "| own-mlp | BatchNormMLP |" in markdown, markdown

@@ -1,0 +1,99 @@
+"""grading/own_baseline.py: is a learner's model.onnx their baseline.pth, exported unchanged and
+unpadded? Judged from the files' tensors and graph only, on models of other families than the
+reference ones (BatchNorm folded at export, convolutions)."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import inspect
+import io
+from pathlib import Path
+
+import onnx
+import pytest
+import torch
+from own_models.week5_models import BatchNormMLP, PlainCNN
+from torch import nn
+
+from grading.own_baseline import compare_baseline_with_onnx, compare_pruned_with_baseline
+from helpers.tracks import get_track
+
+
+def _exported(model: nn.Module, example: torch.Tensor, path: Path) -> onnx.ModelProto:
+    """model.onnx as notebook 04 writes it (dynamic batch, weights in the file)."""
+    argument = next(iter(inspect.signature(model.forward).parameters))
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), torch.no_grad():
+        torch.onnx.export(model.eval(), (example,), str(path), external_data=False,
+                          dynamic_shapes={argument: {0: torch.export.Dim("batch")}})  # fmt: skip
+    return onnx.load(str(path))
+
+
+class _Padded(nn.Module):
+    """The learner's model with useless work added: a Linear applied six times, multiplied by zero."""
+
+    def __init__(self, inner: nn.Module) -> None:
+        super().__init__()
+        self.inner, self.extra = inner, nn.Linear(10, 10)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        waste = features
+        for _ in range(6):
+            waste = self.extra(waste)
+        return self.inner(features) + 0 * waste.sum()
+
+
+def _trained_like(model: nn.Module) -> nn.Module:
+    """Weights and BatchNorm statistics that are not the initial ones (BatchNorm folding shows)."""
+    torch.manual_seed(3)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.add_(0.05 * torch.randn_like(parameter))
+        for layer in model.modules():
+            if isinstance(layer, nn.BatchNorm1d | nn.BatchNorm2d):
+                layer.running_var.uniform_(0.5, 2.0)
+                layer.running_mean.uniform_(-1.0, 1.0)
+    return model.eval()
+
+
+@pytest.mark.parametrize(("make", "track"), [(BatchNormMLP, "tabular"), (lambda: PlainCNN(width=8), "images")])
+def test_the_declared_model_exported_unchanged_is_trusted_and_another_is_not(tmp_path, make, track):
+    model = _trained_like(make())
+    example = get_track(track).example_batch()
+    baseline = copy.deepcopy(model.state_dict())
+    finding = compare_baseline_with_onnx(baseline, _exported(model, example, tmp_path / "model.onnx"))
+    assert finding.trusted, finding.problems
+    assert finding.weights_found == finding.weights_in_baseline > 0
+
+    other = _trained_like(make())
+    with torch.no_grad():
+        for parameter in other.parameters():
+            parameter.normal_()
+    finding = compare_baseline_with_onnx(baseline, _exported(other, example, tmp_path / "other.onnx"))
+    assert not finding.trusted and "does not hold baseline.pth's" in finding.problems[0]
+
+
+def test_a_baseline_padded_with_useless_work_is_not_trusted(tmp_path):
+    model = _trained_like(BatchNormMLP())
+    baseline = copy.deepcopy(model.state_dict())
+    padded = _Padded(model)
+    finding = compare_baseline_with_onnx(
+        baseline, _exported(padded, get_track("tabular").example_batch(), tmp_path / "m.onnx")
+    )
+    assert not finding.trusted
+    assert any(
+        "not baseline.pth's (padding)" in problem or "work done twice" in problem for problem in finding.problems
+    )
+
+
+def test_pruned_weights_must_be_the_baselines_with_zeros():
+    baseline = _trained_like(BatchNormMLP()).state_dict()
+    pruned = {name: tensor.clone() for name, tensor in baseline.items()}
+    for tensor in pruned.values():
+        if tensor.dim() >= 2:
+            tensor[tensor.abs() < tensor.abs().median()] = 0.0
+    finding = compare_pruned_with_baseline(baseline, pruned)
+    assert not finding.problems and 0.45 < finding.sparsity < 0.55 and finding.kept_from_baseline == 1.0
+
+    retrained = {name: tensor + 0.01 if tensor.dim() >= 2 else tensor for name, tensor in pruned.items()}
+    assert "it is not the baseline pruned" in compare_pruned_with_baseline(baseline, retrained).problems[0]
