@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from grading.techniques.export import export_onnx
-from grading.techniques.prune import prune_channels, prune_l1_unstructured, prune_lstm_units
+from grading.techniques.prune import prune_channels, prune_l1_unstructured, prune_recurrent_units
 from grading.techniques.quantize import ort_dynamic_int8, ort_static_int8, torch_dynamic_int8
 from helpers import contract
 from helpers.compression import gzip_size
@@ -81,21 +81,38 @@ class PipelineResult:
         )
 
 
+def _has(model: nn.Module, *kinds: type) -> bool:
+    return any(isinstance(layer, kinds) for layer in model.modules())
+
+
 def _structured_prune(track: Track, model: nn.Module) -> nn.Module:
-    """The track's structured pruning: channels (conv nets, MLPs) or LSTM units."""
-    recipe = track.combined
-    if recipe.structure == "lstm_units":
-        return prune_lstm_units(model, recipe.prune_amount)
-    return prune_channels(model, track.example_batch(), recipe.prune_amount)
+    """Structured pruning by what the model contains, as notebook 05 does: the units of an LSTM or
+    GRU by hand, else channels with torch-pruning (conv nets, MLPs, Transformer encoders)."""
+    amount = track.combined.prune_amount
+    if _has(model, nn.LSTM, nn.GRU):
+        return prune_recurrent_units(model, amount)
+    return prune_channels(model, track.example_batch(), amount)
 
 
-def _int8_in_onnx_runtime(track: Track, source: Path, target: Path, calibration: Dataset, allow_none: bool) -> str:
+def _int8_kind(track: Track, model: nn.Module) -> str:
+    """ONNX Runtime INT8 by what the model contains, as notebook 05 does: static (calibrated) for
+    convolutions, dynamic for recurrent layers and attention, else the track's recipe."""
+    if _has(model, nn.Conv1d, nn.Conv2d):
+        return "static"
+    if _has(model, nn.LSTM, nn.GRU, nn.MultiheadAttention):
+        return "dynamic"
+    return track.combined.quantization
+
+
+def _int8_in_onnx_runtime(
+    track: Track, model: nn.Module, source: Path, target: Path, calibration: Dataset, allow_none: bool
+) -> str:
     """Write ``target`` as the track's kind of ONNX Runtime INT8 of ``source``; return its name.
 
     Static (calibrated) for conv nets, dynamic for LSTMs. For a track whose recipe uses no
     INT8 (the tiny MLP), ``allow_none`` copies the FP32 model, else dynamic INT8 is shown.
     """
-    kind = track.combined.quantization
+    kind = _int8_kind(track, model)
     if kind == "static":
         ort_static_int8(source, target, calibration)
         return "static INT8 (QDQ, calibrated)"
@@ -163,9 +180,9 @@ def _onnx_export(run: _Run) -> Path:
 
 def _onnx_int8(run: _Run, onnx_path: Path, calibration: Dataset) -> None:
     """The whole model in ONNX Runtime INT8: static (notebook 02's artifact) for conv nets, else dynamic."""
-    static = run.track.combined.quantization == "static"
+    static = _int8_kind(run.track, run.baseline) == "static"
     artifact = contract.QUANTIZED_STATIC if static else contract.ONNX_DYNAMIC_INT8
-    how = _int8_in_onnx_runtime(run.track, onnx_path, artifact.path(run.out_dir), calibration, allow_none=False)
+    how = _int8_in_onnx_runtime(run.track, run.baseline, onnx_path, artifact.path(run.out_dir), calibration, False)
     run.record(artifact, run.session(artifact), f"ONNX Runtime {how}")
 
 
@@ -174,9 +191,10 @@ def _combined(run: _Run, train_data: Dataset, calibration: Dataset) -> VariantRe
     smaller = _structured_prune(run.track, run.baseline)
     train(smaller, train_data, recipe.fine_tune, seed=1)
     fp32_path = export_onnx(smaller, run.track.example_batch(), run.out_dir / "optimized_fp32.onnx")
-    how = _int8_in_onnx_runtime(run.track, fp32_path, contract.COMBINED.path(run.out_dir), calibration, True)
+    how = _int8_in_onnx_runtime(run.track, smaller, fp32_path, contract.COMBINED.path(run.out_dir), calibration, True)
     fp32_path.unlink()
-    description = f"{recipe.structure.replace('_', ' ')} pruned {recipe.prune_amount:.0%}, fine-tuned, ONNX, {how}"
+    structure = "recurrent units" if _has(run.baseline, nn.LSTM, nn.GRU) else "channels"
+    description = f"{structure} pruned {recipe.prune_amount:.0%}, fine-tuned, ONNX, {how}"
     extra = {"pytorch_params_after_structured_pruning": count_parameters(smaller)}
     return run.record(contract.COMBINED, run.session(contract.COMBINED), description, extra)
 

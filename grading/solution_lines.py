@@ -19,7 +19,7 @@ BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 # helpers that carry out a technique the day teaches (the learner should call the library instead)
 # (a function of the same name that the notebook defines itself is the learner's code, not a helper)
 TECHNIQUE_HELPERS = re.compile(
-    r"\b(torch_dynamic_int8|ort_static_int8|ort_dynamic_int8|prune_channels|prune_lstm_units|"
+    r"\b(torch_dynamic_int8|ort_static_int8|ort_dynamic_int8|prune_channels|prune_lstm_units|prune_recurrent_units|"
     r"prune_l1_unstructured|export_onnx|save_comparison_plot)\s*\("
 )
 DEFINED = re.compile(r"^\s*def\s+(\w+)\s*\(", re.MULTILINE)

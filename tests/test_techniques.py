@@ -3,6 +3,9 @@ that keep their output shape, ONNX outputs within tolerance of PyTorch."""
 
 from __future__ import annotations
 
+import copy
+from pathlib import Path
+
 import onnx
 import pytest
 import torch
@@ -13,7 +16,7 @@ from grading.techniques.prune import (
     make_pruning_permanent,
     prune_channels,
     prune_l1_unstructured,
-    prune_lstm_units,
+    prune_recurrent_units,
 )
 from grading.techniques.quantize import ort_dynamic_int8, ort_static_int8, torch_dynamic_int8
 from helpers.data import make_skin_images
@@ -64,7 +67,7 @@ def test_channel_pruning_really_lowers_the_parameter_count_and_keeps_the_output_
 
 def test_lstm_unit_pruning_builds_a_smaller_lstm_with_the_same_outputs_shape():
     model = SentimentLSTM().eval()
-    smaller = prune_lstm_units(model, 0.25)
+    smaller = prune_recurrent_units(model, 0.25)
     assert smaller.lstm.hidden_size == 96 and smaller.embedding.embedding_dim == 48
     x = torch.randint(0, 5000, (3, 200))
     assert smaller(x).shape == (3, 2)
@@ -75,11 +78,35 @@ def test_lstm_unit_pruning_keeps_the_strongest_units_exactly():
     model = SentimentLSTM(vocab_size=20, embed_dim=4, hidden_size=4).eval()
     with torch.no_grad():  # unit 2 is made far stronger than the others
         model.lstm.weight_hh_l0[2::4].mul_(100)
-    smaller = prune_lstm_units(model, 0.75)
+    smaller = prune_recurrent_units(model, 0.75)
     assert smaller.lstm.hidden_size == 1
     hidden = 4
     rows = [2 + gate * hidden for gate in range(4)]
     assert torch.equal(smaller.lstm.bias_ih_l0, model.lstm.bias_ih_l0[rows])
+
+
+def test_recurrent_unit_pruning_is_the_function_notebook_05_gives_learners():
+    """The pipeline's prune_recurrent_units and notebook 05's remove_recurrent_units (a given cell the
+    learner reads) are one algorithm written twice (the instructor side cannot import a notebook):
+    on a stacked bidirectional GRU with names of its own they give the same model, tensor by tensor."""
+    import json
+
+    from own_models.week5_models import StackedGRU
+
+    notebook = json.loads((Path(__file__).parent.parent / "solutions" / "day26" / "05_combined.ipynb").read_text())
+    cell = next(
+        c for c in notebook["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") == "05-code-lstm-units"
+    )
+    namespace = {"copy": copy, "torch": torch, "nn": torch.nn}
+    exec("".join(cell["source"]), namespace)
+    torch.manual_seed(4)
+    model = StackedGRU().eval()
+    ours, theirs = prune_recurrent_units(model, 0.4), namespace["remove_recurrent_units"](model, 0.4)
+    assert ours.state_dict().keys() == theirs.state_dict().keys()
+    assert all(torch.equal(ours.state_dict()[k], theirs.state_dict()[k]) for k in ours.state_dict())
+    assert count_parameters(ours) < 0.7 * count_parameters(model)
+    tokens = torch.randint(0, 5000, (2, 200))
+    assert ours(tokens).shape == model(tokens).shape
 
 
 @pytest.mark.parametrize(

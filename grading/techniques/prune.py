@@ -16,8 +16,6 @@ import torch_pruning as tp
 from torch import nn
 from torch.nn.utils import prune
 
-from helpers.models import SentimentLSTM
-
 PRUNABLE_LAYERS = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
 
 
@@ -97,44 +95,83 @@ def _keep_strongest(scores: torch.Tensor, amount: float) -> torch.Tensor:
     return torch.sort(torch.topk(scores, keep).indices).values
 
 
-def prune_lstm_units(model: SentimentLSTM, amount: float) -> SentimentLSTM:
-    """A smaller :class:`SentimentLSTM` with the fraction ``amount`` of embedding dimensions
-    and of LSTM hidden units removed.
+def _replace_layer(model: nn.Module, old: nn.Module, new: nn.Module) -> None:
+    """Put ``new`` where ``old`` sits in ``model``, whatever the attribute is called."""
+    name = next(name for name, layer in model.named_modules() if layer is old)
+    parent_name, _, attribute = name.rpartition(".")
+    setattr(model.get_submodule(parent_name), attribute, new)
 
-    torch-pruning cannot prune LSTMs, so this does it by hand. An LSTM keeps the weights of
-    its four gates (input, forget, cell, output) stacked: hidden unit ``j`` owns rows
-    ``j, H+j, 2H+j, 3H+j`` of every weight, column ``j`` of the recurrent weight and column
-    ``j`` of the classifier. Embedding dimension ``d`` owns column ``d`` of the embedding
-    and of the input weight. Each is scored by the L1 norm of all the weights it owns.
+
+def prune_recurrent_units(model: nn.Module, amount: float) -> nn.Module:
+    """A smaller copy of a model with an LSTM or GRU: the fraction ``amount`` of its hidden units
+    removed (the same units in every layer and direction), and of the dimensions of the embedding
+    that feeds it; the Linear layer that reads the recurrent outputs loses the matching inputs.
+
+    torch-pruning cannot prune recurrent layers, so this does it by hand. A recurrent layer keeps
+    its gates' weights stacked (LSTM: 4 gates, GRU: 3): hidden unit ``j`` owns row ``j`` of every
+    gate, column ``j`` of the recurrent weight and its output features in the reading Linear.
+    Embedding dimension ``d`` owns column ``d`` of the embedding and of the first input weight.
+    Each is scored by the L1 norm of the weights it owns. Notebook 05 gives learners the same
+    function to read (``remove_recurrent_units``); ``tests/test_techniques.py`` keeps the two equal.
     """
-    lstm = model.lstm
-    hidden = lstm.hidden_size
-    w_ih, w_hh = lstm.weight_ih_l0.detach(), lstm.weight_hh_l0.detach()
-    b_ih, b_hh = lstm.bias_ih_l0.detach(), lstm.bias_hh_l0.detach()
-
-    dim_scores = model.embedding.weight.detach().abs().sum(0) + w_ih.abs().sum(0)
-    dims = _keep_strongest(dim_scores, amount)
-    unit_scores = (
-        w_ih.abs().reshape(4, hidden, -1).sum((0, 2))
-        + w_hh.abs().reshape(4, hidden, -1).sum((0, 2))
-        + w_hh.abs().sum(0)
-        + model.classifier.weight.detach().abs().sum(0)
-    )
+    reduced = copy.deepcopy(model).eval()
+    rnn = next(layer for layer in reduced.modules() if isinstance(layer, nn.LSTM | nn.GRU))
+    gates = 4 if isinstance(rnn, nn.LSTM) else 3
+    directions, hidden = (2 if rnn.bidirectional else 1), rnn.hidden_size
+    feeding = [
+        layer
+        for layer in reduced.modules()
+        if isinstance(layer, nn.Embedding) and layer.embedding_dim == rnn.input_size
+    ]
+    reading = [
+        layer
+        for layer in reduced.modules()
+        if isinstance(layer, nn.Linear) and layer.in_features == directions * hidden
+    ]
+    if len(reading) != 1 or getattr(rnn, "proj_size", 0):
+        raise ValueError(f"cannot tell which layer reads the {type(rnn).__name__}'s outputs: prune its units by hand")
+    suffixes = ("", "_reverse")[:directions]
+    weights = dict(rnn.named_parameters())
+    unit_scores = reading[0].weight.detach().abs().sum(0).reshape(directions, hidden).sum(0)
+    for layer in range(rnn.num_layers):
+        for suffix in suffixes:
+            w_ih = weights[f"weight_ih_l{layer}{suffix}"].detach()
+            w_hh = weights[f"weight_hh_l{layer}{suffix}"].detach()
+            unit_scores = unit_scores + w_ih.abs().reshape(gates, hidden, -1).sum((0, 2))
+            unit_scores = unit_scores + w_hh.abs().reshape(gates, hidden, -1).sum((0, 2)) + w_hh.abs().sum(0)
     units = _keep_strongest(unit_scores, amount)
-    rows = torch.cat([units + gate * hidden for gate in range(4)])  # the unit's row in each gate
-
-    smaller = SentimentLSTM(
-        vocab_size=model.embedding.num_embeddings,
-        embed_dim=len(dims),
-        hidden_size=len(units),
-        num_classes=model.classifier.out_features,
+    rows = torch.cat([units + gate * hidden for gate in range(gates)])  # the unit's row in each gate
+    outputs = torch.cat([units + direction * hidden for direction in range(directions)])
+    dims = torch.arange(rnn.input_size)
+    if len(feeding) == 1:
+        column_scores = feeding[0].weight.detach().abs().sum(0) + weights["weight_ih_l0"].detach().abs().sum(0)
+        dims = _keep_strongest(column_scores, amount)
+    new_rnn = type(rnn)(
+        len(dims),
+        len(units),
+        num_layers=rnn.num_layers,
+        bias=rnn.bias,
+        batch_first=rnn.batch_first,
+        dropout=rnn.dropout,
+        bidirectional=rnn.bidirectional,
     )
     with torch.no_grad():
-        smaller.embedding.weight.copy_(model.embedding.weight[:, dims])
-        smaller.lstm.weight_ih_l0.copy_(w_ih[rows][:, dims])
-        smaller.lstm.weight_hh_l0.copy_(w_hh[rows][:, units])
-        smaller.lstm.bias_ih_l0.copy_(b_ih[rows])
-        smaller.lstm.bias_hh_l0.copy_(b_hh[rows])
-        smaller.classifier.weight.copy_(model.classifier.weight[:, units])
-        smaller.classifier.bias.copy_(model.classifier.bias)
-    return smaller.eval()
+        for name, parameter in new_rnn.named_parameters():
+            old = weights[name]
+            if name.startswith("weight_ih"):
+                parameter.copy_(old[rows][:, dims if name.startswith("weight_ih_l0") else outputs])
+            elif name.startswith("weight_hh"):
+                parameter.copy_(old[rows][:, units])
+            else:
+                parameter.copy_(old[rows])
+        new_reader = nn.Linear(len(outputs), reading[0].out_features, bias=reading[0].bias is not None)
+        new_reader.weight.copy_(reading[0].weight[:, outputs])
+        if reading[0].bias is not None:
+            new_reader.bias.copy_(reading[0].bias)
+        if len(feeding) == 1:
+            new_embedding = nn.Embedding(feeding[0].num_embeddings, len(dims), padding_idx=feeding[0].padding_idx)
+            new_embedding.weight.copy_(feeding[0].weight[:, dims])
+            _replace_layer(reduced, feeding[0], new_embedding)
+    _replace_layer(reduced, rnn, new_rnn)
+    _replace_layer(reduced, reading[0], new_reader)
+    return reduced.eval()
