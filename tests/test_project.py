@@ -72,3 +72,45 @@ def test_nbgrader_and_the_formgrader_read_the_course_settings():
     assert config.CourseDirectory.db_url == f"sqlite:///{ROOT / 'course' / 'gradebook.db'}"
     assert config.CourseDirectory.source_directory == "solutions"
     assert config.CourseDirectory.autograded_directory == "course/autograded"
+
+
+PYTHON_DECIDERS = ("torch", "onnxruntime", "nbgrader")  # the packages with compiled parts or strict bounds
+
+
+def _minor_versions(specifier: str) -> set[str]:
+    """The Python 3.x versions (3.8 to 3.20) that a Requires-Python specifier admits."""
+    from packaging.specifiers import SpecifierSet
+
+    allowed = SpecifierSet(specifier)
+    return {f"3.{minor}" for minor in range(8, 21) if allowed.contains(f"3.{minor}.0")}
+
+
+def _supported_by(package: str) -> set[str]:
+    """What ``package``'s own metadata says it runs on: its Requires-Python, narrowed to the Python
+    versions its classifiers list when it lists any (onnxruntime ships wheels for exactly those)."""
+    from importlib.metadata import metadata
+
+    info = metadata(package)
+    admitted = _minor_versions(info.get("Requires-Python") or ">=3")
+    listed = {
+        c.rsplit("::", 1)[-1].strip()
+        for c in info.get_all("Classifier") or []
+        if c.startswith("Programming Language :: Python :: 3.")
+    }
+    return admitted & listed if listed else admitted
+
+
+def test_requires_python_is_what_torch_onnxruntime_and_nbgrader_support():
+    """requires-python (workbook and learner bundle) admits exactly the Pythons on which every one of
+    torch 2.13, onnxruntime 1.32 and nbgrader 0.9.6 installs, by those packages' own metadata."""
+    supported = set.intersection(*(_supported_by(package) for package in PYTHON_DECIDERS))
+    assert {"3.11", "3.12", "3.13", "3.14"} <= supported  # what the metadata said on 2026-12-02
+    for pyproject in (ROOT / "pyproject.toml", ROOT / "grading" / "bundle_files" / "pyproject.toml"):
+        declared = tomllib.loads(pyproject.read_text())["project"]["requires-python"]
+        assert _minor_versions(declared) == supported, (
+            f"{pyproject}: {declared} admits {sorted(_minor_versions(declared))}"
+        )
+    minors = sorted(int(version.split(".")[1]) for version in supported)
+    conda_line = f"  - python>=3.{minors[0]},<3.{minors[-1] + 1}"
+    for environment in (ROOT / "environment.yml", ROOT / "grading" / "bundle_files" / "environment.yml"):
+        assert conda_line in environment.read_text().splitlines(), f"{environment} should say {conda_line.strip()}"
