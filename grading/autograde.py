@@ -47,8 +47,9 @@ from grading.score import CellScore, apply_verdict, copy_scores
 from grading.verify import Verdict, declared_weights_file, merge_parts, verify_command
 from helpers.cache import home as reference_home
 from helpers.errors import Day26Error
+from helpers.machine import machine_description
 from helpers.reference import ready_model
-from helpers.report import library_versions, machine_description
+from helpers.report import library_versions
 from helpers.tracks import TRACKS
 
 VERIFY_SECONDS = 900

@@ -33,6 +33,7 @@ from grading.records import GradeRecord
 from grading.verify import Check
 from helpers import contract
 from helpers.errors import Day26Error
+from helpers.machine import machine_kind
 from helpers.report import tradeoff_scatter
 
 NAMINGS = ("id", "pseudonym", "hidden")
@@ -58,6 +59,7 @@ class Entry:
     targets_met: bool
     missed: str  # the combined model's checks that did not pass ('' when none)
     model: str = "reference"  # the reference model, or the class of the learner's own Week-5 model
+    machine: str = ""  # the kind of machine the grader measured on (helpers.machine.machine_kind)
 
 
 @dataclass
@@ -130,13 +132,15 @@ def build_leaderboard(course: Course, naming: str = "id") -> tuple[list[Entry], 
                 Reference(track, reference["latency_ms"], reference["size_bytes"] / 1e6, 100 * reference["accuracy"]),
             )
         missed = ", ".join(check.name for check in checks if check.status != "pass")
-        rows.setdefault((track, "model" in reference), []).append((record.learner, mine, reference, missed))
+        row = (record.learner, mine, reference, missed, machine_kind(record.machine or {}))
+        rows.setdefault((track, "model" in reference), []).append(row)
     entries = []
     for track, own in sorted(rows):
         ordered = sorted(rows[track, own], key=lambda row: (row[3] != "", -row[1]["speedup"], row[1]["size_bytes"]))
-        for rank, (learner, mine, reference, missed) in enumerate(ordered, start=1):
+        for rank, (learner, mine, reference, missed, machine) in enumerate(ordered, start=1):
             entries.append(
                 Entry(
+                    machine=machine,
                     model=reference.get("model", "reference"),
                     track=track,
                     rank=rank,
@@ -157,6 +161,16 @@ def build_leaderboard(course: Course, naming: str = "id") -> tuple[list[Entry], 
 def leaderboard_markdown(entries: list[Entry], references: list[Reference], unranked: dict[str, int]) -> str:
     """One Markdown table per track."""
     lines = ["# Day 26 leaderboard", "", "Figures measured by the grader (verifier), not reported by learners.", ""]
+    kinds = sorted({entry.machine for entry in entries})
+    machine_column = (" machine |", " --- |") if len(kinds) > 1 else ("", "")
+    if len(kinds) == 1:
+        lines += [f"Measured on one kind of machine: {kinds[0]}.", ""]
+    elif kinds:
+        lines += [
+            f"Measured on {len(kinds)} kinds of machine: INT8 speed depends on the processor's instructions, so "
+            "compare speed-ups only between rows of the same machine (the machine column).",
+            "",
+        ]
     by_track = {reference.track: reference for reference in references}
     groups = sorted({(entry.track, entry.model != "reference") for entry in entries})
     for track, own in groups:
@@ -177,8 +191,9 @@ def leaderboard_markdown(entries: list[Entry], references: list[Reference], unra
             ]
         lines += [
             "",
-            "| rank | learner | model | faster | smaller | latency ms | size MB | accuracy | change | targets |",
-            "| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+            "| rank | learner | model | faster | smaller | latency ms | size MB | accuracy | change | targets |"
+            + machine_column[0],
+            "| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |" + machine_column[1],
         ]
         for entry in (e for e in entries if e.track == track and (e.model != "reference") == own):
             targets = "met" if entry.targets_met else f"missed: {entry.missed}"
@@ -186,6 +201,7 @@ def leaderboard_markdown(entries: list[Entry], references: list[Reference], unra
                 f"| {entry.rank} | {entry.name or '(hidden)'} | {entry.model} | {entry.speedup:.2f}x | "
                 f"{entry.times_smaller:.1f}x | {entry.latency_ms:.3f} | {entry.size_mb:.3f} | "
                 f"{entry.accuracy_percent:.1f}% | {entry.change_points:+.1f} pts | {targets} |"
+                + (f" {entry.machine} |" if len(kinds) > 1 else "")
             )
         lines.append("")
     for track, count in sorted(unranked.items()):

@@ -20,6 +20,7 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 from helpers.errors import file_error
+from helpers.machine import machine_kind
 from helpers.report import VariantResult, read_results, tradeoff_scatter
 
 SELF_MEASURED = "self-measured: timed by the learner's own notebook on their own machine, not checked by the grader"
@@ -58,7 +59,7 @@ def card_rows(records: list[VariantResult]) -> list[CardRow]:
 def _machine_line(record: VariantResult) -> str:
     machine = record.machine
     threads = record.latency_ms.get("threads", "?")
-    return f"{machine.get('processor', 'unknown CPU')}, {machine.get('cores', '?')} cores; batch 1, {threads} thread(s)"
+    return f"{machine_kind(machine)}, {machine.get('cores', '?')} cores; batch 1, {threads} thread(s)"
 
 
 def model_of(results: str | Path) -> str:

@@ -25,6 +25,7 @@ from matplotlib.figure import Figure
 from helpers.contract import day_order
 from helpers.errors import file_error
 from helpers.files import write_text_atomically
+from helpers.machine import machine_description, machine_kind
 
 RESULTS_SCHEMA = "day26-results/1"
 
@@ -39,19 +40,6 @@ def library_versions() -> dict[str, str]:
         "numpy": numpy.__version__,
         "matplotlib": matplotlib.__version__,
     }
-
-
-def machine_description() -> dict[str, str | int]:
-    """What the figures were measured on."""
-    processor = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                processor = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"system": platform.system(), "processor": processor, "cores": torch.get_num_threads()}
 
 
 @dataclass
@@ -170,7 +158,7 @@ def comparison_figure(records: list[VariantResult], title: str = "") -> Figure:
         first = records[0]
         threads = first.latency_ms["threads"]
         figure.suptitle(
-            title or f"Day 26, {first.track} track: batch 1, {threads} thread(s), {first.machine.get('processor', '')}"
+            title or f"Day 26, {first.track} track: batch 1, {threads} thread(s), {machine_kind(first.machine)}"
         )
     return figure
 
