@@ -25,10 +25,7 @@ def test_this_machine_is_described_with_what_int8_speed_depends_on():
     machine = machine_description()
     assert machine["processor"] and machine["cores"] >= 1 and machine["torch_threads"] >= 1
     assert isinstance(machine["int8_instructions"], list)
-    assert (
-        machine["torch_capability"] in {"DEFAULT", "AVX2", "AVX512", "ZVECTOR", "VSX", "SVE256", "SVE"}
-        or machine["torch_capability"]
-    )
+    assert machine["torch_capability"]  # the vector instructions PyTorch's kernels chose, e.g. AVX512
     assert machine["processor"] in machine_kind(machine)
     assert machine_kind({"processor": "Old CPU"}) == "Old CPU"  # a record from before the instruction sets
 
