@@ -7,7 +7,9 @@ cell's ``manual_score``, which nbgrader shows and counts instead of the automati
 a cell where the two differ is a *disagreement* the instructor gets to see.
 
 A cell earns all its points when every paired check passed, none when one failed. When a
-speed check stayed inside the guard band the cell is flagged for an instructor instead.
+speed check stayed inside the guard band the cell is flagged for an instructor instead. Where the
+verifier cannot measure part of a cell (an own model's PyTorch files: their accuracy needs the
+learner's code), the cell earns the lower of the verifier's and the notebook's points.
 """
 
 from __future__ import annotations
@@ -87,6 +89,20 @@ def verifier_points(cell: CellCheck, max_points: float, verdict: Verdict) -> tup
     return max_points, "verified: " + ", ".join(f"{c.name} {c.measured}" for c in paired)
 
 
+def _with_the_notebooks_word(
+    points: float | None, reason: str, said: float | None, only_notebook: str | None
+) -> tuple[float | None, str]:
+    """Where the verifier cannot measure part of what a test cell checks (``only_notebook`` says what),
+    the cell earns the lower of the verifier's and the notebook's points; with no notebook result,
+    an instructor decides."""
+    if not only_notebook or not points:
+        return points, reason
+    if said is None:
+        return None, f"{reason}; {only_notebook}: the notebook's test did not run, an instructor decides"
+    outcome = "passed" if said >= points else "failed"
+    return min(points, said), f"{reason}; {only_notebook}: the notebook's test {outcome}"
+
+
 def copy_scores(scratch: str, gradebook: str, learner: str) -> None:
     """Copy a learner's automatic scores from the sandbox's scratch gradebook into the real one.
 
@@ -132,6 +148,7 @@ def apply_verdict(gradebook: str, learner: str, verdict: Verdict, executed: set[
             grade = book.find_grade(cell.grade_id, cell.notebook, ASSIGNMENT, learner)
             points, reason = verifier_points(cell, grade.max_score, verdict)
             said = grade.auto_score if cell.notebook in executed else None
+            points, reason = _with_the_notebooks_word(points, reason, said, verdict.notebook_decides.get(cell.artifact))
             scores.append(CellScore(cell.grade_id, cell.notebook, grade.max_score, said, points, reason))
             grade.manual_score = points
             grade.needs_manual_grade = points is None

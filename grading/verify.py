@@ -100,6 +100,9 @@ class Verdict:
     # accuracy (fraction of the hidden split), latency_ms (median, batch 1, in the lane) and
     # speedup (the speed check's figure: x faster than the reference).
     figures: dict = field(default_factory=dict)
+    # artifact -> what only the notebook's own test checks, because measuring it would mean running
+    # the learner's code (an own model's PyTorch files); scoring then takes the lower of the two.
+    notebook_decides: dict = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -113,13 +116,21 @@ class Verdict:
             "checks": [asdict(check) | {"status": check.status} for check in self.checks],
             "lane": self.lane,
             "figures": self.figures,
+            "notebook_decides": self.notebook_decides,
         }
 
     @classmethod
     def from_dict(cls, content: dict) -> Verdict:
         """A verdict as written by :meth:`as_dict` (``day26 verify --json``, the grade records)."""
         checks = [Check.from_dict(check) for check in content.get("checks", [])]
-        return cls(content["submission"], content["track"], checks, content.get("lane", {}), content.get("figures", {}))
+        return cls(
+            content["submission"],
+            content["track"],
+            checks,
+            content.get("lane", {}),
+            content.get("figures", {}),
+            content.get("notebook_decides", {}),
+        )
 
     def table(self) -> str:
         lines = [f"{self.submission} ({self.track} track)"]
@@ -281,7 +292,10 @@ def _declared_weights_check(ctx: _Context, baseline: dict, model_name: str) -> C
 
 
 def _verify_own_pytorch_files(ctx: _Context, verdict: Verdict, baseline: dict | None) -> None:
-    """quantized_dynamic.pth and pruned.pth of an own model, from their tensors alone."""
+    """quantized_dynamic.pth and pruned.pth of an own model, from their tensors alone. Their accuracy
+    needs the learner's class: the notebooks' tests decide it (``Verdict.notebook_decides``)."""
+    for artifact in (contract.QUANTIZED_DYNAMIC, contract.PRUNED):
+        verdict.notebook_decides[artifact.file] = f"{artifact.file}'s accuracy (it needs your model's code to measure)"
     quantized = _own_state(ctx, verdict, contract.QUANTIZED_DYNAMIC, report=True)
     if quantized is not None:
         ok = _int8_elements(quantized) > 0
@@ -662,7 +676,9 @@ def merge_parts(measured: Verdict, timed: Verdict) -> Verdict:
     figures = {key: dict(value) for key, value in measured.figures.items()}
     for key, value in timed.figures.items():
         figures.setdefault(key, {}).update(value)
-    return Verdict(measured.submission, measured.track, checks, dict(timed.lane), figures)
+    return Verdict(
+        measured.submission, measured.track, checks, dict(timed.lane), figures, dict(measured.notebook_decides)
+    )
 
 
 def verify_command(submission: Path, out: Path, part: str = "all") -> tuple[list[str], dict[str, str]]:

@@ -213,3 +213,23 @@ def test_an_own_model_is_autograded_against_its_own_baseline_and_named_on_the_le
     assert board.returncode == 0, board.stderr[-2000:]
     markdown = next(workspace.rglob("leaderboard.md")).read_text()
     assert "## tabular track, own Week-5 models" in markdown and "| own-mlp | BatchNormMLP |" in markdown, markdown
+
+
+def test_what_the_verifier_cannot_measure_of_an_own_model_is_the_lower_of_its_and_the_notebooks_word():
+    """An own model's pruned.pth accuracy needs the learner's class: the cell earns the lower of the
+    verifier's points (sparsity, checked as data) and the notebook's (its accuracy test); without a
+    notebook result an instructor decides. The verdict keeps what it left to the notebook."""
+    from grading.score import _with_the_notebooks_word
+    from grading.verify import Verdict
+
+    only = "pruned.pth's accuracy (it needs your model's code to measure)"
+    assert _with_the_notebooks_word(4.0, "verified: sparsity 30.0%", 0.0, only) == (
+        0.0,
+        f"verified: sparsity 30.0%; {only}: the notebook's test failed",
+    )
+    assert _with_the_notebooks_word(4.0, "verified", 4.0, only)[0] == 4.0
+    assert _with_the_notebooks_word(4.0, "verified", None, only)[0] is None
+    assert _with_the_notebooks_word(0.0, "sparsity too low", 4.0, only)[0] == 0.0  # the verifier's fail stands
+    assert _with_the_notebooks_word(4.0, "verified", 0.0, None)[0] == 4.0  # everything measured: the verifier decides
+    verdict = Verdict("x", "tabular", notebook_decides={"pruned.pth": only})
+    assert Verdict.from_dict(verdict.as_dict()).notebook_decides == {"pruned.pth": only}
