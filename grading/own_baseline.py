@@ -43,6 +43,9 @@ class BaselineFinding:
     weights_found: int  # of those, elements found in model.onnx
     foreign_weights: int  # elements of model.onnx's initializers not from baseline.pth
     problems: list[str] = field(default_factory=list)
+    # baseline.pth's tensors that model.onnx multiplies with (kernels and matrices of Conv, Gemm,
+    # MatMul, LSTM, GRU), the weights pruning is about; an embedding table (Gather) is not one
+    multiplied: set[str] = field(default_factory=set)
 
     @property
     def trusted(self) -> bool:
@@ -100,6 +103,7 @@ def compare_baseline_with_onnx(baseline: dict[str, torch.Tensor], model: onnx.Mo
             for row in view:
                 holders.setdefault(row.tobytes(), set()).add(name)
     sources: Counter[str] = Counter()  # initializer -> how many baseline tensors it holds
+    held_by: dict[str, set[str]] = {}  # baseline tensor -> the initializers holding it
     total = found = 0
     missing = []
     for name, tensor in baseline.items():
@@ -110,16 +114,20 @@ def compare_baseline_with_onnx(baseline: dict[str, torch.Tensor], model: onnx.Mo
         total += weight.size
         if sum(row is not None for row in rows) >= ROWS_FOUND * len(rows):
             found += weight.size
-            sources.update(set().union(*(row for row in rows if row is not None)))
+            held_by[name] = set().union(*(row for row in rows if row is not None))
+            sources.update(held_by[name])
             continue
         scaled = next((other for other, array in exported.items() if _scaled_match(weight, array)), None)
         if scaled is not None:
             found += weight.size
+            held_by[name] = {scaled}
             sources[scaled] += 1
             continue
         missing.append(name)
     foreign = sum(array.size for name, array in exported.items() if name not in sources and array.ndim >= 2)
+    multiplied_initializers = _multiplied_initializers(model)
     finding = BaselineFinding(total, found, foreign)
+    finding.multiplied = {name for name, holders_of in held_by.items() if holders_of & multiplied_initializers}
     if total == 0:
         finding.problems.append("baseline.pth holds no weight tensors to compare")
     if missing:
@@ -131,6 +139,24 @@ def compare_baseline_with_onnx(baseline: dict[str, torch.Tensor], model: onnx.Mo
         finding.problems.append(f"model.onnx holds {foreign:,} weights that are not baseline.pth's (padding)")
     finding.problems += _padding_in_graph(model, {i.name for i in model.graph.initializer}, sources)
     return finding
+
+
+def _multiplied_initializers(model: onnx.ModelProto) -> set[str]:
+    """The initializers that reach a weight operand of a matrix product or convolution, directly or
+    through nodes of constants only (a Transpose of a weight, say)."""
+    origins: dict[str, set[str]] = {i.name: {i.name} for i in model.graph.initializer}
+    for node in model.graph.node:
+        inputs = [name for name in node.input if name]
+        if node.op_type == "Constant" or (inputs and all(name in origins for name in inputs)):
+            found = set().union(*(origins[name] for name in inputs)) if inputs else set()
+            for output in node.output:
+                origins[output] = found
+    multiplied: set[str] = set()
+    for node in model.graph.node:
+        if node.op_type in WEIGHT_OPERATORS:
+            for name in _weight_inputs(node):
+                multiplied |= origins.get(name, set())
+    return multiplied
 
 
 def _weight_inputs(node: onnx.NodeProto) -> list[str]:
@@ -182,9 +208,15 @@ class PrunedFinding:
     problems: tuple[str, ...]
 
 
-def compare_pruned_with_baseline(baseline: dict[str, torch.Tensor], pruned: dict[str, torch.Tensor]) -> PrunedFinding:
-    """Compare a pruned state_dict with the baseline's, tensor by tensor of the same name."""
+def compare_pruned_with_baseline(
+    baseline: dict[str, torch.Tensor], pruned: dict[str, torch.Tensor], multiplied: set[str] | None = None
+) -> PrunedFinding:
+    """Compare a pruned state_dict with the baseline's, tensor by tensor of the same name. Sparsity
+    counts the ``multiplied`` tensors (see :class:`BaselineFinding`), the weights the notebooks prune,
+    or every weight tensor when model.onnx could not tell."""
     weights = [name for name, t in baseline.items() if torch.is_floating_point(t) and t.dim() >= 2]
+    if multiplied:
+        weights = [name for name in weights if name in multiplied]
     absent = [name for name in weights if name not in pruned or pruned[name].shape != baseline[name].shape]
     if absent or not weights:
         why = f"pruned.pth does not have baseline.pth's {', '.join(absent[:3]) or 'weights'} with the same shapes"

@@ -291,6 +291,16 @@ def _declared_weights_check(ctx: _Context, baseline: dict, model_name: str) -> C
     return Check(name, "declared weights", "the same" if ok else "different", str(declared), ok, reason)
 
 
+def _multiplied_in_model_onnx(ctx: _Context, baseline: dict) -> set[str]:
+    """baseline.pth's tensors that its model.onnx multiplies with (what pruning counts), or the empty
+    set when there is no readable model.onnx (then every weight tensor counts)."""
+    try:
+        graph = onnx.load(str(checked_onnx(ctx.submission, contract.ONNX_FP32.file)))
+    except Exception:  # unsafe or unreadable: said where model.onnx itself is checked
+        return set()
+    return compare_baseline_with_onnx(baseline, graph).multiplied
+
+
 def _verify_own_pytorch_files(ctx: _Context, verdict: Verdict, baseline: dict | None) -> None:
     """quantized_dynamic.pth and pruned.pth of an own model, from their tensors alone. Their accuracy
     needs the learner's class: the notebooks' tests decide it (``Verdict.notebook_decides``)."""
@@ -310,7 +320,7 @@ def _verify_own_pytorch_files(ctx: _Context, verdict: Verdict, baseline: dict | 
     pruned = _own_state(ctx, verdict, contract.PRUNED, report=True)
     if pruned is None or baseline is None:
         return
-    finding = compare_pruned_with_baseline(baseline, pruned)
+    finding = compare_pruned_with_baseline(baseline, pruned, _multiplied_in_model_onnx(ctx, baseline))
     t = _own_threshold(ctx, contract.PRUNED)
     ok = _met(judge(t, sparsity=finding.sparsity)) and not finding.problems
     reason = "; ".join(finding.problems) or ("" if ok else "prune a larger fraction of the weights")

@@ -13,7 +13,7 @@ from pathlib import Path
 import onnx
 import pytest
 import torch
-from own_models.week5_models import BatchNormMLP, PlainCNN
+from own_models.week5_models import BatchNormMLP, PlainCNN, TextCNN
 from torch import nn
 
 from grading.own_baseline import compare_baseline_with_onnx, compare_pruned_with_baseline
@@ -97,3 +97,20 @@ def test_pruned_weights_must_be_the_baselines_with_zeros():
 
     retrained = {name: tensor + 0.01 if tensor.dim() >= 2 else tensor for name, tensor in pruned.items()}
     assert "it is not the baseline pruned" in compare_pruned_with_baseline(baseline, retrained).problems[0]
+
+
+def test_sparsity_counts_the_weights_model_onnx_multiplies_with_not_the_embedding(tmp_path):
+    """A text CNN's embedding is most of its weights but no layer the notebooks prune: the verifier
+    learns from model.onnx which tensors feed a product (Conv here) and counts those."""
+    model = _trained_like(TextCNN())
+    baseline = copy.deepcopy(model.state_dict())
+    finding = compare_baseline_with_onnx(
+        baseline, _exported(model, get_track("text").example_batch(), tmp_path / "m.onnx")
+    )
+    embedding = next(name for name, tensor in baseline.items() if tensor.dim() == 2 and tensor.shape[0] == 5000)
+    assert finding.trusted and embedding not in finding.multiplied and finding.multiplied
+    pruned = {name: tensor.clone() for name, tensor in baseline.items()}
+    for name in finding.multiplied:
+        pruned[name][pruned[name].abs() < pruned[name].abs().median()] = 0.0
+    assert 0.45 < compare_pruned_with_baseline(baseline, pruned, finding.multiplied).sparsity < 0.55
+    assert compare_pruned_with_baseline(baseline, pruned).sparsity < 0.1  # counting the embedding too

@@ -74,10 +74,11 @@ class _DatasetReader(CalibrationDataReader):
 
 
 def _nodes_reading_the_input(path: Path) -> list[str]:
-    """Names of the nodes that read the model's input directly (the first layer)."""
+    """Names of the convolutions that read the model's input directly (the first layer). A text
+    model's first node, its embedding lookup (Gather), is not one: the largest table is quantized."""
     model = onnx.load(str(path))
     input_names = {graph_input.name for graph_input in model.graph.input}
-    return [node.name for node in model.graph.node if input_names & set(node.input)]
+    return [node.name for node in model.graph.node if input_names & set(node.input) and node.op_type == "Conv"]
 
 
 def ort_static_int8(
