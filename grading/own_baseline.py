@@ -28,6 +28,11 @@ import torch
 from onnx import numpy_helper
 
 WEIGHT_OPERATORS = {"Conv", "ConvTranspose", "Gemm", "MatMul", "Einsum", "LSTM", "GRU", "RNN"}
+# The same products after ONNX Runtime's quantizer (dynamic INT8 and QOperator forms)
+QUANTIZED_PRODUCTS = {
+    "MatMulInteger", "ConvInteger", "QLinearConv", "QLinearMatMul", "DynamicQuantizeLSTM",
+    "DynamicQuantizeMatMul", "MatMulIntegerToFloat", "QAttention",
+}  # fmt: skip
 CONTROL_FLOW = {"Loop", "Scan", "If"}
 ROWS_FOUND = 0.99  # fraction of a weight's rows that must be found in model.onnx
 FOREIGN_WEIGHTS_ALLOWED = 4096  # initializer elements not from baseline.pth (shape constants, scales)
@@ -141,9 +146,23 @@ def compare_baseline_with_onnx(baseline: dict[str, torch.Tensor], model: onnx.Mo
     return finding
 
 
-def _multiplied_initializers(model: onnx.ModelProto) -> set[str]:
-    """The initializers that reach a weight operand of a matrix product or convolution, directly or
-    through nodes of constants only (a Transpose of a weight, say)."""
+def multiplied_weight_count(model: onnx.ModelProto) -> int:
+    """Elements of the weight tensors (2+ dimensions) that reach a matrix product or convolution,
+    in FP32 or quantized form: what structured pruning shrinks. An embedding table (read by Gather)
+    is not counted, nor biases and quantization scales."""
+    origins = _constant_origins(model)
+    shapes = {i.name: list(i.dims) for i in model.graph.initializer}
+    used: set[str] = set()
+    for node in model.graph.node:
+        if node.op_type in WEIGHT_OPERATORS | QUANTIZED_PRODUCTS:
+            for name in node.input:
+                used |= origins.get(name, set())
+    return sum(int(np.prod(shapes[name])) for name in used if len(shapes[name]) >= 2)
+
+
+def _constant_origins(model: onnx.ModelProto) -> dict[str, set[str]]:
+    """For every tensor computed from constants only (initializers, Constant nodes, and nodes of
+    those, a Transpose of a weight say), the initializers it comes from."""
     origins: dict[str, set[str]] = {i.name: {i.name} for i in model.graph.initializer}
     for node in model.graph.node:
         inputs = [name for name in node.input if name]
@@ -151,6 +170,13 @@ def _multiplied_initializers(model: onnx.ModelProto) -> set[str]:
             found = set().union(*(origins[name] for name in inputs)) if inputs else set()
             for output in node.output:
                 origins[output] = found
+    return origins
+
+
+def _multiplied_initializers(model: onnx.ModelProto) -> set[str]:
+    """The initializers that reach a weight operand of a matrix product or convolution, directly or
+    through nodes of constants only (a Transpose of a weight, say)."""
+    origins = _constant_origins(model)
     multiplied: set[str] = set()
     for node in model.graph.node:
         if node.op_type in WEIGHT_OPERATORS:

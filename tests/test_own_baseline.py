@@ -16,7 +16,7 @@ import torch
 from own_models.week5_models import BatchNormMLP, PlainCNN, TextCNN
 from torch import nn
 
-from grading.own_baseline import compare_baseline_with_onnx, compare_pruned_with_baseline
+from grading.own_baseline import compare_baseline_with_onnx, compare_pruned_with_baseline, multiplied_weight_count
 from helpers.tracks import get_track
 
 
@@ -114,3 +114,6 @@ def test_sparsity_counts_the_weights_model_onnx_multiplies_with_not_the_embeddin
         pruned[name][pruned[name].abs() < pruned[name].abs().median()] = 0.0
     assert 0.45 < compare_pruned_with_baseline(baseline, pruned, finding.multiplied).sparsity < 0.55
     assert compare_pruned_with_baseline(baseline, pruned).sparsity < 0.1  # counting the embedding too
+    exported = onnx.load(str(tmp_path / "m.onnx"))
+    conv_weights = sum(baseline[name].numel() for name in finding.multiplied)
+    assert multiplied_weight_count(exported) == conv_weights  # structure is judged on these, not the embedding
