@@ -34,6 +34,9 @@ QUANTIZED_PRODUCTS = {
     "DynamicQuantizeMatMul", "MatMulIntegerToFloat", "QAttention",
 }  # fmt: skip
 CONTROL_FLOW = {"Loop", "Scan", "If"}
+# nn.MultiheadAttention keeps its input projections as parameters of its own, outside any Linear
+# layer, so the notebooks' prunable layers (Conv, Linear, LSTM, GRU) and sparsity leave them out
+ATTENTION_PROJECTIONS = ("in_proj_weight", "q_proj_weight", "k_proj_weight", "v_proj_weight")
 ROWS_FOUND = 0.99  # fraction of a weight's rows that must be found in model.onnx
 FOREIGN_WEIGHTS_ALLOWED = 4096  # initializer elements not from baseline.pth (shape constants, scales)
 CHANNEL_SCALE_TOLERANCE = 1e-4  # relative spread of one output channel's ratio (BatchNorm folded)
@@ -49,7 +52,8 @@ class BaselineFinding:
     foreign_weights: int  # elements of model.onnx's initializers not from baseline.pth
     problems: list[str] = field(default_factory=list)
     # baseline.pth's tensors that model.onnx multiplies with (kernels and matrices of Conv, Gemm,
-    # MatMul, LSTM, GRU), the weights pruning is about; an embedding table (Gather) is not one
+    # MatMul, LSTM, GRU), the weights pruning is about; not an embedding table (Gather) nor the
+    # input projections of nn.MultiheadAttention (ATTENTION_PROJECTIONS), which the notebooks leave
     multiplied: set[str] = field(default_factory=set)
 
     @property
@@ -132,7 +136,11 @@ def compare_baseline_with_onnx(baseline: dict[str, torch.Tensor], model: onnx.Mo
     foreign = sum(array.size for name, array in exported.items() if name not in sources and array.ndim >= 2)
     multiplied_initializers = _multiplied_initializers(model)
     finding = BaselineFinding(total, found, foreign)
-    finding.multiplied = {name for name, holders_of in held_by.items() if holders_of & multiplied_initializers}
+    finding.multiplied = {
+        name
+        for name, holders_of in held_by.items()
+        if holders_of & multiplied_initializers and not name.endswith(ATTENTION_PROJECTIONS)
+    }
     if total == 0:
         finding.problems.append("baseline.pth holds no weight tensors to compare")
     if missing:

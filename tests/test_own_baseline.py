@@ -13,7 +13,7 @@ from pathlib import Path
 import onnx
 import pytest
 import torch
-from own_models.week5_models import BatchNormMLP, PlainCNN, TextCNN
+from own_models.week5_models import BatchNormMLP, PlainCNN, TextCNN, TinyTransformer
 from torch import nn
 
 from grading.own_baseline import compare_baseline_with_onnx, compare_pruned_with_baseline, multiplied_weight_count
@@ -117,3 +117,15 @@ def test_sparsity_counts_the_weights_model_onnx_multiplies_with_not_the_embeddin
     exported = onnx.load(str(tmp_path / "m.onnx"))
     conv_weights = sum(baseline[name].numel() for name in finding.multiplied)
     assert multiplied_weight_count(exported) == conv_weights  # structure is judged on these, not the embedding
+
+
+def test_an_attention_models_sparsity_counts_what_the_notebooks_prune(tmp_path):
+    """nn.MultiheadAttention's input projection is no Linear layer: the notebooks neither prune nor
+    count it, so neither does the verifier; its output projection and the feed-forward layers count."""
+    model = _trained_like(TinyTransformer())
+    baseline = copy.deepcopy(model.state_dict())
+    exported = _exported(model, get_track("text").example_batch(), tmp_path / "m.onnx")
+    finding = compare_baseline_with_onnx(baseline, exported)
+    assert finding.trusted, finding.problems
+    assert not any(name.endswith("in_proj_weight") for name in finding.multiplied)
+    assert any(name.endswith("out_proj.weight") for name in finding.multiplied)
