@@ -61,7 +61,7 @@ def int8_instructions(flags: set[str]) -> list[str]:
     return [shown for flag, shown in INT8_FLAGS.items() if flag in flags]
 
 
-def machine_description() -> dict[str, str | int | list[str]]:
+def machine_description() -> dict[str, str | int | list[str] | None]:
     """What figures are measured on: operating system, processor, logical cores, the threads PyTorch
     uses by default, the INT8-relevant instruction sets, and the vector instructions PyTorch's own
     kernels chose (``torch.backends.cpu.get_cpu_capability()``, e.g. ``AVX512``)."""
@@ -71,7 +71,7 @@ def machine_description() -> dict[str, str | int | list[str]]:
         "processor": processor,
         "cores": os.cpu_count() or 0,
         "torch_threads": torch.get_num_threads(),
-        "int8_instructions": int8_instructions(flags),
+        "int8_instructions": int8_instructions(flags) if flags else None,  # None: the flags cannot be read here
         "torch_capability": torch.backends.cpu.get_cpu_capability(),
     }
 
@@ -80,6 +80,9 @@ def machine_kind(machine: dict) -> str:
     """A short name of the kind of machine, the same for machines whose INT8 speed is comparable:
     the processor and its INT8 instruction sets, e.g. ``Intel(R) Xeon(R) Processor (AVX2, AVX-512)``."""
     instructions = machine.get("int8_instructions")
-    if not isinstance(instructions, list):  # a record from before the instruction sets were kept
-        return str(machine.get("processor", "unknown CPU"))
+    if not isinstance(instructions, list):  # flags unreadable (macOS, Windows), or an older record
+        capability = machine.get("torch_capability")
+        return f"{machine.get('processor', 'unknown CPU')}" + (
+            f" (PyTorch kernels: {capability})" if capability else ""
+        )
     return f"{machine.get('processor', 'unknown CPU')} ({', '.join(instructions) or 'no INT8 instructions found'})"
