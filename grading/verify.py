@@ -246,17 +246,16 @@ def _verify_own_model(ctx: _Context, verdict: Verdict, model_name: str, part: st
         ctx.baseline_bytes = size_on_disk(checked_artifact(ctx.submission, contract.BASELINE.file))
         if measure:
             verdict.checks.append(_declared_weights_check(ctx, baseline, model_name))
+    graph = _own_baseline_graph(ctx)
+    finding = compare_baseline_with_onnx(baseline, graph) if baseline is not None and graph is not None else None
     if measure:
-        _verify_own_pytorch_files(ctx, verdict, baseline)
+        _verify_own_pytorch_files(ctx, verdict, baseline, finding.multiplied if finding else set())
     opened = _own_session(ctx, verdict, contract.ONNX_FP32, report=measure)
-    if opened is None:
+    if opened is None or graph is None:
         return
-    onnx_baseline, onnx_path = opened
-    if baseline is None:
-        problems = ["baseline.pth cannot be read, so model.onnx cannot be checked against it"]
-    else:
-        problems = compare_baseline_with_onnx(baseline, onnx.load(str(onnx_path))).problems
-    untrusted = "; ".join(problems)
+    onnx_baseline, _ = opened
+    unreadable = ["baseline.pth cannot be read, so model.onnx cannot be checked against it"]
+    untrusted = "; ".join(finding.problems if finding else unreadable)
     ctx.reference, ctx.reference_accuracy = onnx_baseline, None  # the own baseline stands in for the reference
     if measure:
         ctx.reference_accuracy = accuracy(onnx_baseline, ctx.hidden)
@@ -264,7 +263,6 @@ def _verify_own_model(ctx: _Context, verdict: Verdict, model_name: str, part: st
         reason = f"{untrusted}: an instructor decides" if untrusted else f"holds baseline.pth ({model_name})"
         passed = None if untrusted else True
         verdict.checks.append(Check(contract.ONNX_FP32.file, "own baseline", measured, "baseline.pth", passed, reason))
-    graph = onnx.load(str(onnx_path))
     convolutions = any(node.op_type == "Conv" for node in graph.graph.node)  # the notebooks' has_convolutions
     if measure and not convolutions:
         why = "no convolution in model.onnx: static INT8 is for conv nets (notebook 02 skips it)"
@@ -274,7 +272,7 @@ def _verify_own_model(ctx: _Context, verdict: Verdict, model_name: str, part: st
             continue
         opened = _own_session(ctx, verdict, artifact, report=measure)
         if opened is not None:
-            _verify_own_onnx(ctx, verdict, artifact, opened, untrusted, part)
+            _verify_own_onnx(ctx, verdict, artifact, opened, untrusted, part, multiplied_weight_count(graph))
     verdict.figures.setdefault("reference", {})["model"] = model_name  # the leaderboard names it
 
 
@@ -291,17 +289,16 @@ def _declared_weights_check(ctx: _Context, baseline: dict, model_name: str) -> C
     return Check(name, "declared weights", "the same" if ok else "different", str(declared), ok, reason)
 
 
-def _multiplied_in_model_onnx(ctx: _Context, baseline: dict) -> set[str]:
-    """baseline.pth's tensors that its model.onnx multiplies with (what pruning counts), or the empty
-    set when there is no readable model.onnx (then every weight tensor counts)."""
+def _own_baseline_graph(ctx: _Context) -> onnx.ModelProto | None:
+    """The submission's model.onnx as a graph (data only), or None when it is missing or unsafe (the
+    reason is recorded where its session is opened)."""
     try:
-        graph = onnx.load(str(checked_onnx(ctx.submission, contract.ONNX_FP32.file)))
+        return onnx.load(str(checked_onnx(ctx.submission, contract.ONNX_FP32.file)))
     except Exception:  # unsafe or unreadable: said where model.onnx itself is checked
-        return set()
-    return compare_baseline_with_onnx(baseline, graph).multiplied
+        return None
 
 
-def _verify_own_pytorch_files(ctx: _Context, verdict: Verdict, baseline: dict | None) -> None:
+def _verify_own_pytorch_files(ctx: _Context, verdict: Verdict, baseline: dict | None, multiplied: set[str]) -> None:
     """quantized_dynamic.pth and pruned.pth of an own model, from their tensors alone. Their accuracy
     needs the learner's class: the notebooks' tests decide it (``Verdict.notebook_decides``)."""
     for artifact in (contract.QUANTIZED_DYNAMIC, contract.PRUNED):
@@ -320,7 +317,7 @@ def _verify_own_pytorch_files(ctx: _Context, verdict: Verdict, baseline: dict | 
     pruned = _own_state(ctx, verdict, contract.PRUNED, report=True)
     if pruned is None or baseline is None:
         return
-    finding = compare_pruned_with_baseline(baseline, pruned, _multiplied_in_model_onnx(ctx, baseline))
+    finding = compare_pruned_with_baseline(baseline, pruned, multiplied)
     t = _own_threshold(ctx, contract.PRUNED)
     ok = _met(judge(t, sparsity=finding.sparsity)) and not finding.problems
     reason = "; ".join(finding.problems) or ("" if ok else "prune a larger fraction of the weights")
@@ -330,21 +327,25 @@ def _verify_own_pytorch_files(ctx: _Context, verdict: Verdict, baseline: dict | 
     )
 
 
-def _own_structure_check(ctx: _Context, artifact: str, path: Path) -> Check:
+def _own_structure_check(artifact: str, path: Path, baseline_weights: int) -> Check:
     """Structured pruning removes weights: of an own model, the weights that reach a product
     (``multiplied_weight_count``: an embedding table, which no notebook prunes, is not counted),
-    in this file against model.onnx."""
+    in this file against model.onnx's ``baseline_weights``."""
     stored = multiplied_weight_count(onnx.load(str(path)))
-    limit = MAX_STRUCTURED_FRACTION * multiplied_weight_count(
-        onnx.load(str(checked_onnx(ctx.submission, contract.ONNX_FP32.file)))
-    )
+    limit = MAX_STRUCTURED_FRACTION * baseline_weights
     ok = stored < limit
     reason = "" if ok else "structured pruning must remove weights: prune channels (or recurrent units) before export"
     return Check(artifact, "structure", f"{stored:,} weights in products", f"< {limit:,.0f}", ok, reason)
 
 
 def _verify_own_onnx(
-    ctx: _Context, verdict: Verdict, artifact: contract.Artifact, opened: tuple, untrusted: str, part: str
+    ctx: _Context,
+    verdict: Verdict,
+    artifact: contract.Artifact,
+    opened: tuple,
+    untrusted: str,
+    part: str,
+    baseline_weights: int,
 ) -> None:
     """quantized_static.onnx or optimized.onnx of an own model against model.onnx, the own baseline."""
     session, path = opened
@@ -353,7 +354,7 @@ def _verify_own_onnx(
     new_checks = []
     if part != "speed":
         if artifact == contract.COMBINED:
-            new_checks.append(_own_structure_check(ctx, name, path))
+            new_checks.append(_own_structure_check(name, path, baseline_weights))
         if t.min_size_reduction and ctx.baseline_bytes:  # without a readable baseline.pth, no size to compare
             new_checks.append(_size_check(ctx, name, path, t))
         new_checks.append(_accuracy_check(ctx, name, session, t))
