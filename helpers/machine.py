@@ -78,11 +78,12 @@ def machine_description() -> dict[str, str | int | list[str] | None]:
 
 def machine_kind(machine: dict) -> str:
     """A short name of the kind of machine, the same for machines whose INT8 speed is comparable:
-    the processor and its INT8 instruction sets, e.g. ``Intel(R) Xeon(R) Processor (AVX2, AVX-512)``."""
+    the processor and its INT8 instruction sets, e.g. ``Intel(R) Xeon(R) Processor (AVX2, AVX-512)``.
+    Where the CPU flags could not be read (macOS, Windows, an older record), PyTorch's kernel
+    capability stands in for them."""
+    processor = str(machine.get("processor", "unknown CPU"))
     instructions = machine.get("int8_instructions")
-    if not isinstance(instructions, list):  # flags unreadable (macOS, Windows), or an older record
-        capability = machine.get("torch_capability")
-        return f"{machine.get('processor', 'unknown CPU')}" + (
-            f" (PyTorch kernels: {capability})" if capability else ""
-        )
-    return f"{machine.get('processor', 'unknown CPU')} ({', '.join(instructions) or 'no INT8 instructions found'})"
+    if isinstance(instructions, list):
+        return f"{processor} ({', '.join(instructions) or 'no INT8 instructions found'})"
+    capability = machine.get("torch_capability")
+    return f"{processor} (PyTorch kernels: {capability})" if capability else processor
