@@ -150,7 +150,7 @@ def compare_baseline_with_onnx(baseline: dict[str, torch.Tensor], model: onnx.Mo
         )
     if foreign > FOREIGN_WEIGHTS_ALLOWED:
         finding.problems.append(f"model.onnx holds {foreign:,} weights that are not baseline.pth's (padding)")
-    finding.problems += _padding_in_graph(model, {i.name for i in model.graph.initializer}, sources)
+    finding.problems += _padding_in_graph(model, sources)
     return finding
 
 
@@ -204,7 +204,7 @@ def _weight_inputs(node: onnx.NodeProto) -> list[str]:
     return inputs[1:2]
 
 
-def _padding_in_graph(model: onnx.ModelProto, constants: set[str], sources: Counter[str]) -> list[str]:
+def _padding_in_graph(model: onnx.ModelProto, sources: Counter[str]) -> list[str]:
     """Work in the graph that no declared weight explains: control flow, and matrix products or
     convolutions between activations beyond the two of each attention softmax, and a weight used by
     more products than baseline.pth has copies of it (``sources``)."""
@@ -213,10 +213,7 @@ def _padding_in_graph(model: onnx.ModelProto, constants: set[str], sources: Coun
     loops = sorted(set(operators) & CONTROL_FLOW)
     if loops:
         problems.append(f"model.onnx has control flow ({', '.join(loops)}), which a Week-5 model's export has not")
-    derived = set(constants)  # tensors computed from constants only (a transposed weight, say)
-    for node in model.graph.node:
-        if node.op_type == "Constant" or (node.input and all(name in derived for name in node.input if name)):
-            derived.update(node.output)
+    derived = set(_constant_origins(model))  # tensors computed from constants only (a transposed weight, say)
     weighted = [node for node in model.graph.node if node.op_type in WEIGHT_OPERATORS]
     unexplained = sum(1 for node in weighted if not any(name in derived for name in _weight_inputs(node)))
     allowed = 2 * operators.count("Softmax")
