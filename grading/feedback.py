@@ -60,8 +60,10 @@ def _cells_section(record: GradeRecord) -> str:
         points = "instructor decides" if cell.verifier_points is None else f"{cell.verifier_points:g}"
         said = "did not run" if cell.notebook_points is None else f"{cell.notebook_points:g}"
         note = "your notebook's test gave a different result" if cell.disagrees else ""
-        rows.append([escape(cell.grade_id), f"{points} / {cell.max_points:g}", escape(said), escape(note)])
-    return _table(["test cell", "points (verified by the grader)", "your notebook's test", ""], rows)
+        rows.append(
+            [escape(cell.grade_id), f"{points} / {cell.max_points:g}", escape(cell.reason), escape(said), escape(note)]
+        )
+    return _table(["test cell", "points (verified by the grader)", "why", "your notebook's test", ""], rows)
 
 
 def _plot_section(course: Course, learner: str) -> str:

@@ -6,8 +6,10 @@ prove the same thing from outside. The verifier's points go into the gradebook a
 cell's ``manual_score``, which nbgrader shows and counts instead of the automatic score;
 a cell where the two differ is a *disagreement* the instructor gets to see.
 
-A cell earns all its points when every paired check passed, none when one failed. When a
-speed check stayed inside the guard band the cell is flagged for an instructor instead. Where the
+A cell earns all its points when every paired check passed, none when one failed, unless the targets
+file splits its points over its checks (``[credit]`` in helpers/targets.toml): then it earns the points
+of each listed check that passed, and the unlisted ones (accuracy, a loadable file) are conditions for
+any points. When a speed check stayed inside the guard band the cell is flagged for an instructor instead. Where the
 verifier cannot measure part of a cell (an own model's PyTorch files: their accuracy needs the
 learner's code), the cell earns the lower of the verifier's and the notebook's points.
 """
@@ -19,9 +21,10 @@ from dataclasses import dataclass
 from nbgrader.api import Gradebook, MissingEntry
 
 from grading.course import ASSIGNMENT, autoflush_warnings_ignored
-from grading.verify import Verdict
+from grading.verify import Check, Verdict
 from helpers import contract
 from helpers.errors import Day26Error
+from helpers.targets import TARGETS_FILE, credit_split
 
 
 @dataclass(frozen=True)
@@ -71,8 +74,11 @@ class CellScore:
         return None not in (self.notebook_points, self.verifier_points) and self.notebook_points != self.verifier_points
 
 
-def verifier_points(cell: CellCheck, max_points: float, verdict: Verdict) -> tuple[float | None, str]:
-    """Points of ``cell`` from the verdict, and why."""
+def verifier_points(
+    cell: CellCheck, max_points: float, verdict: Verdict, split: dict[str, float] | None = None
+) -> tuple[float | None, str]:
+    """Points of ``cell`` from the verdict, and why. ``split`` is the cell's points per check (by default
+    its ``[credit]`` table in the targets file; None or empty: all or nothing)."""
     paired = [
         check
         for check in verdict.checks
@@ -81,12 +87,55 @@ def verifier_points(cell: CellCheck, max_points: float, verdict: Verdict) -> tup
     if not paired:
         why = "; ".join(c.reason for c in verdict.checks if c.passed is False) or "nothing to check"
         return 0.0, f"{cell.artifact} was not verified: {why}"
+    split = credit_split().get(cell.grade_id) if split is None else split
+    if split:
+        return _points_per_check(cell, max_points, paired, split)
     failed = [check for check in paired if check.passed is False]
     if failed:
         return 0.0, "; ".join(f"{c.artifact} {c.name}: {c.measured} ({c.reason})" for c in failed)
     if any(check.passed is None for check in paired):
         return None, "; ".join(f"{c.artifact} {c.name}: {c.reason}" for c in paired if c.passed is None)
     return max_points, "verified: " + ", ".join(f"{c.name} {c.measured}" for c in paired)
+
+
+def _points_per_check(
+    cell: CellCheck, max_points: float, paired: list[Check], split: dict[str, float]
+) -> tuple[float | None, str]:
+    """Partial credit: each check named in ``split`` earns its points when it passed; every other paired
+    check is a condition for any points. A named check the track does not require gives its points to
+    the required ones. None when a check stayed inside the guard band (an instructor decides)."""
+    if abs(sum(split.values()) - max_points) > 1e-9:
+        raise Day26Error(
+            f'{TARGETS_FILE}: [credit."{cell.grade_id}"] gives {sum(split.values()):g} points, but the test cell '
+            f"has {max_points:g} in the notebook. Make them equal, then run day26 autograde again."
+        )
+    conditions = [check for check in paired if check.name not in split]
+    failed = [check for check in conditions if check.passed is False]
+    if failed:
+        return 0.0, "; ".join(f"{c.artifact} {c.name}: {c.measured} ({c.reason})" for c in failed) + (
+            f": a condition for all {max_points:g} points"
+        )
+    named = {check.name: check for check in paired if check.name in split}
+    required = {name: points for name, points in split.items() if name not in named or named[name].required}
+    scale = max_points / sum((required or split).values())
+    earned, parts, undecided = 0.0, [], [c for c in conditions if c.passed is None]
+    for name, points in (required or split).items():
+        worth, check = points * scale, named.get(name)
+        if check is None:
+            parts.append(f"{name}: not measured, 0 of {worth:g}")
+        elif check.passed is True:
+            earned += worth
+            parts.append(f"{name} {check.measured}: {worth:g} of {worth:g}")
+        elif check.passed is False:
+            parts.append(f"{name} {check.measured}, needs {check.target} ({check.reason}): 0 of {worth:g}")
+        else:
+            undecided.append(check)
+            parts.append(f"{name} {check.measured}: {check.reason} ({worth:g} points)")
+    parts += [f"{c.name}: {c.reason}" for c in conditions if c.passed is None]
+    summary = f"{cell.artifact}: " + "; ".join(parts)
+    if undecided:
+        return None, f"{summary}; {earned:g} of {max_points:g} points are certain"
+    return earned, summary
 
 
 def _with_the_notebooks_word(

@@ -63,6 +63,15 @@ def speed_guard_band() -> float:
     return lane_settings().guard_band
 
 
+def credit_split() -> dict[str, dict[str, float]]:
+    """Points per check of the test cells that earn partial credit (``[credit."<grade id>"]`` in the
+    targets file): test cell -> {check name: points}."""
+    return {
+        cell: {check: float(points) for check, points in split.items()}
+        for cell, split in load_targets().get("credit", {}).items()
+    }
+
+
 def threshold_for(track: str, target: str, own_model: bool = False) -> Threshold:
     """The targets of one artifact (its ``target`` name, e.g. ``"optimized"``) on one track.
 

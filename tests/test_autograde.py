@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 import zipfile
+from html import escape
 from pathlib import Path
 
 import nbformat
@@ -26,9 +27,13 @@ import onnx
 import psutil
 import pytest
 import torch
+from nbgrader.api import Gradebook
 
-from grading.autograde import GRADED, REFUSED, REVIEW
+from grading.autograde import GRADED, REFUSED, REVIEW, Course
+from grading.course import ASSIGNMENT
+from grading.feedback import feedback_page
 from grading.pipeline import run_pipeline
+from grading.records import GradeRecord
 from grading.samples import DISABLE_ASSERTS, choose, first_solution_cells, hand_in, notebooks_of
 from grading.score import VERIFIED_CELLS, apply_verdict
 from grading.techniques.prune import prune_l1_unstructured
@@ -294,6 +299,27 @@ def test_feedback_pages_show_the_figures_and_reasons(graded_class, tmp_path):
     reference = (tmp_path / "reference.html").read_text()
     assert "25 / 25" in reference and "data:image/png;base64," in reference and "faster" in reference
     assert "the weights are FP32" in (tmp_path / "fp32-quantized.html").read_text()
+
+
+def test_partial_credit_is_summed_into_the_gradebook_and_explained_in_the_feedback(graded_class, tmp_path):
+    records, workspace = graded_class
+    course = tmp_path / "course"
+    course.mkdir()
+    shutil.copyfile(workspace / "gradebook.db", course / "gradebook.db")
+    verdict = Verdict.from_dict(records["reference"]["verdict"])
+    for check in verdict.checks:  # the same measurements, with the combined model's speed target missed
+        if check.artifact == "optimized.onnx" and check.name in ("size", "speed"):
+            check.required, check.passed = True, check.name == "size"
+    executed = {cell.notebook for cell in VERIFIED_CELLS}
+    scores = apply_verdict(f"sqlite:///{course / 'gradebook.db'}", "reference", verdict, executed)
+    combined = next(score for score in scores if score.grade_id == "05-test-9")
+    assert combined.verifier_points == 3.0 and "needs >= " in combined.reason, combined.reason
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as book:
+        assert book.find_submission(ASSIGNMENT, "reference").score == sum(POINTS.values()) - 3.0
+    record = GradeRecord.from_dict(records["reference"])
+    record.cells, record.verdict = scores, verdict
+    page = feedback_page(Course(ROOT, course), record)
+    assert "3 / 6" in page and escape(combined.reason) in page
 
 
 # --- limits, refusals and a killed run ------------------------------------------------------
