@@ -17,7 +17,17 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from helpers.cli import TRACK_HELP, add_command, build_parser, progress, run
+from helpers.cli import (
+    TRACK_HELP,
+    add_command,
+    add_teams_options,
+    build_parser,
+    print_teams_outcome,
+    progress,
+    run,
+    teams_outcome,
+    teams_status,
+)
 from helpers.errors import Day26Error
 from helpers.tracks import TRACKS, get_track
 
@@ -237,17 +247,24 @@ def _add_grades(commands) -> None:
 
 
 def command_leaderboard(args: argparse.Namespace) -> int:
-    from grading.leaderboard import write_leaderboard
+    from grading.leaderboard import write_leaderboard, write_leaderboard_card
 
     course = _course(args)
     out = Path(args.out) if args.out else course.workspace / "leaderboard"
-    written = write_leaderboard(course, out, args.names)
+    written = write_leaderboard(course, out, args.names or "id")
+    teams = None
+    if args.teams or args.post:
+        card_path, card = write_leaderboard_card(course, out, args.names or "pseudonym")
+        teams = teams_outcome(card_path, card, args.post)
     if args.json:
-        print(json.dumps([str(path) for path in written], indent=2))
+        files = [str(path) for path in written]
+        print(json.dumps({"files": files, "teams": teams} if teams else files, indent=2))
     else:
         print(written[0].read_text())
         print(f"leaderboard: {', '.join(str(path) for path in written)}")
-    return 0
+        if teams:
+            print_teams_outcome(teams)
+    return teams_status(teams)
 
 
 def _add_leaderboard(commands) -> None:
@@ -255,9 +272,12 @@ def _add_leaderboard(commands) -> None:
     sub = add_command(commands, "leaderboard", command_leaderboard, summary)
     _add_course_options(sub)
     sub.add_argument(
-        "--names", choices=("id", "pseudonym", "hidden"), default="id", help="how learners appear (default: id)"
+        "--names",
+        choices=("id", "pseudonym", "hidden"),
+        help="how learners appear (default: id in the files, pseudonym on the Teams card)",
     )
     sub.add_argument("--out", help="folder for the leaderboard files (default: WORKSPACE/leaderboard)")
+    add_teams_options(sub, "card.json")
 
 
 # --- throughput, lane-check --------------------------------------------------------------------

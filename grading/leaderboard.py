@@ -15,6 +15,10 @@ kinds of figure are never ranked together.
 Learners appear under the name the instructor chooses: their ``id``, a ``pseudonym`` (the same
 for a learner every time, derived from the id with a secret kept in the grading workspace, so it
 cannot be traced back without it), or ``hidden`` (ranks and figures only).
+
+``day26 leaderboard --teams`` also writes ``card.json``: the board as a Teams message (an Adaptive
+Card 1.5, checked against the shipped schema and kept under Teams' 28 KB, see
+:mod:`helpers.adaptive_cards`), under pseudonyms unless the instructor names another naming.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from grading.autograde import Course, class_records
 from grading.records import GradeRecord
 from grading.verify import Check
 from helpers import contract
+from helpers.adaptive_cards import FittedCard, Picture, fit_card, table, text, write_payload
 from helpers.errors import Day26Error
 from helpers.machine import machine_kind
 from helpers.report import tradeoff_scatter
@@ -158,57 +163,93 @@ def build_leaderboard(course: Course, naming: str = "id") -> tuple[list[Entry], 
     return entries, [references[track] for track in sorted(references)], unranked
 
 
+TITLE = "Day 26 leaderboard"
+MEASURED_BY_THE_GRADER = "Figures measured by the grader (verifier), not reported by learners."
+OWN_BASELINE_NOTE = (
+    "Each against its own baseline: size against its baseline.pth, speed and accuracy against its "
+    "model.onnx in ONNX Runtime (not comparable with the reference table's speed-ups against PyTorch)."
+)
+
+
+def machine_kinds(entries: list[Entry]) -> list[str]:
+    """The kinds of machine the entries were measured on, sorted."""
+    return sorted({entry.machine for entry in entries})
+
+
+def machine_sentence(kinds: list[str]) -> str:
+    """What the board says about the machines ("" when it has no entries)."""
+    if len(kinds) == 1:
+        return f"Measured on one kind of machine: {kinds[0]}."
+    if kinds:
+        return (
+            f"Measured on {len(kinds)} kinds of machine: INT8 speed depends on the processor's instructions, so "
+            "compare speed-ups only between rows of the same machine (the machine column)."
+        )
+    return ""
+
+
+def table_groups(entries: list[Entry]) -> list[tuple[str, bool]]:
+    """The board's tables: (track, own Week-5 models or not), sorted."""
+    return sorted({(entry.track, entry.model != "reference") for entry in entries})
+
+
+def group_entries(entries: list[Entry], track: str, own: bool) -> list[Entry]:
+    """The ranked entries of one table, best first."""
+    return [entry for entry in entries if entry.track == track and (entry.model != "reference") == own]
+
+
+def group_title(track: str, own: bool) -> str:
+    return f"{track} track, own Week-5 models" if own else f"{track} track"
+
+
+def reference_sentence(reference: Reference) -> str:
+    return (
+        f"Reference model: {reference.latency_ms:.3f} ms, {reference.size_mb:.3f} MB, "
+        f"{reference.accuracy_percent:.1f}% accuracy."
+    )
+
+
+def targets_text(entry: Entry) -> str:
+    return "met" if entry.targets_met else f"missed: {entry.missed}"
+
+
+def unranked_lines(unranked: dict[str, int]) -> list[str]:
+    """One sentence per track about the learners the board could not rank."""
+    lines = []
+    for track, count in sorted(unranked.items()):
+        if track == "unknown":
+            lines.append(f"Not ranked: {count} learner(s) with no known track (refused, or no track.json).")
+        else:
+            lines.append(f"Not ranked ({track}): {count} learner(s) without a verified {COMBINED}.")
+    return lines
+
+
 def leaderboard_markdown(entries: list[Entry], references: list[Reference], unranked: dict[str, int]) -> str:
     """One Markdown table per track."""
-    lines = ["# Day 26 leaderboard", "", "Figures measured by the grader (verifier), not reported by learners.", ""]
-    kinds = sorted({entry.machine for entry in entries})
+    lines = [f"# {TITLE}", "", MEASURED_BY_THE_GRADER, ""]
+    kinds = machine_kinds(entries)
     machine_column = (" machine |", " --- |") if len(kinds) > 1 else ("", "")
-    if len(kinds) == 1:
-        lines += [f"Measured on one kind of machine: {kinds[0]}.", ""]
-    elif kinds:
-        lines += [
-            f"Measured on {len(kinds)} kinds of machine: INT8 speed depends on the processor's instructions, so "
-            "compare speed-ups only between rows of the same machine (the machine column).",
-            "",
-        ]
+    if kinds:
+        lines += [machine_sentence(kinds), ""]
     by_track = {reference.track: reference for reference in references}
-    groups = sorted({(entry.track, entry.model != "reference") for entry in entries})
-    for track, own in groups:
-        if own:
-            lines += [
-                f"## {track} track, own Week-5 models",
-                "",
-                "Each against its own baseline: size against its baseline.pth, speed and accuracy against its "
-                "model.onnx in ONNX Runtime (not comparable with the reference table's speed-ups against PyTorch).",
-            ]
-        else:
-            reference = by_track[track]
-            lines += [
-                f"## {track} track",
-                "",
-                f"Reference model: {reference.latency_ms:.3f} ms, {reference.size_mb:.3f} MB, "
-                f"{reference.accuracy_percent:.1f}% accuracy.",
-            ]
+    for track, own in table_groups(entries):
+        explanation = OWN_BASELINE_NOTE if own else reference_sentence(by_track[track])
+        lines += [f"## {group_title(track, own)}", "", explanation]
         lines += [
             "",
             "| rank | learner | model | faster | smaller | latency ms | size MB | accuracy | change | targets |"
             + machine_column[0],
             "| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |" + machine_column[1],
         ]
-        for entry in (e for e in entries if e.track == track and (e.model != "reference") == own):
-            targets = "met" if entry.targets_met else f"missed: {entry.missed}"
+        for entry in group_entries(entries, track, own):
             lines.append(
                 f"| {entry.rank} | {entry.name or '(hidden)'} | {entry.model} | {entry.speedup:.2f}x | "
                 f"{entry.times_smaller:.1f}x | {entry.latency_ms:.3f} | {entry.size_mb:.3f} | "
-                f"{entry.accuracy_percent:.1f}% | {entry.change_points:+.1f} pts | {targets} |"
+                f"{entry.accuracy_percent:.1f}% | {entry.change_points:+.1f} pts | {targets_text(entry)} |"
                 + (f" {entry.machine} |" if len(kinds) > 1 else "")
             )
         lines.append("")
-    for track, count in sorted(unranked.items()):
-        if track == "unknown":
-            lines.append(f"Not ranked: {count} learner(s) with no known track (refused, or no track.json).")
-        else:
-            lines.append(f"Not ranked ({track}): {count} learner(s) without a verified {COMBINED}.")
+    lines += unranked_lines(unranked)
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -246,3 +287,69 @@ def write_leaderboard(course: Course, out_dir: Path, naming: str = "id") -> list
         tradeoff_figure(track_entries, reference, show_names=naming != "hidden").savefig(plot, dpi=110)
         written.append(plot)
     return written
+
+
+# --- the Teams card ------------------------------------------------------------------------------
+
+CARD_FILE = "card.json"
+CARD_ROWS_PER_TABLE = (10, 5, 3)  # the most rows first; fewer when Teams' size limit needs it
+CARD_COLUMNS = ("rank", "learner", "faster", "smaller", "accuracy", "change", "targets")
+
+
+def _card_cells(entry: Entry, with_machine: bool) -> list[str]:
+    cells = [
+        str(entry.rank),
+        entry.name or "(hidden)",
+        f"{entry.speedup:.2f}x",
+        f"{entry.times_smaller:.1f}x",
+        f"{entry.accuracy_percent:.1f}%",
+        f"{entry.change_points:+.1f} pts",
+        targets_text(entry),
+    ]
+    return [*cells, entry.machine] if with_machine else cells
+
+
+def _card_body(
+    entries: list[Entry], references: list[Reference], unranked: dict[str, int], rows_per_table: int
+) -> list[dict]:
+    """The card's text: the board's tables, each cut to its first ``rows_per_table`` rows."""
+    kinds = machine_kinds(entries)
+    body = [text(TITLE, bold=True, large=True), text(MEASURED_BY_THE_GRADER, subtle=True)]
+    if kinds:
+        body.append(text(machine_sentence(kinds)))
+    by_track = {reference.track: reference for reference in references}
+    header = [*CARD_COLUMNS, "machine"] if len(kinds) > 1 else list(CARD_COLUMNS)
+    for track, own in table_groups(entries):
+        ranked = group_entries(entries, track, own)
+        shown = ranked[:rows_per_table]
+        explanation = OWN_BASELINE_NOTE if own else reference_sentence(by_track[track])
+        body += [text(group_title(track, own), bold=True), text(explanation, subtle=True)]
+        body.append(table(header, [_card_cells(entry, len(kinds) > 1) for entry in shown]))
+        if len(ranked) > len(shown):
+            body.append(text(f"... and {len(ranked) - len(shown)} more: the whole ranking is in leaderboard.md."))
+    return body + [text(line, subtle=True) for line in unranked_lines(unranked)]
+
+
+def leaderboard_card(
+    entries: list[Entry], references: list[Reference], unranked: dict[str, int], show_names: bool, source: Path
+) -> FittedCard:
+    """The board as a Teams message: its tables (10 rows each, fewer if the size limit needs it) and
+    each track's trade-off plot when they fit; a Day26Error naming ``source`` when nothing fits."""
+    bodies = [_card_body(entries, references, unranked, rows) for rows in CARD_ROWS_PER_TABLE]
+    pictures = [
+        Picture(
+            tradeoff_figure(group_entries(entries, reference.track, own=False), reference, show_names),
+            f"Trade-off plot of the {reference.track} track: latency against size, accuracy as colour, "
+            "the reference model a star",
+        )
+        for reference in references
+    ]
+    left_out = "The trade-off plots are left out: with them the message would be over Teams' size limit."
+    return fit_card(bodies, pictures, left_out, source)
+
+
+def write_leaderboard_card(course: Course, out_dir: Path, naming: str = "pseudonym") -> tuple[Path, FittedCard]:
+    """Write the board's Teams card (``card.json``) into ``out_dir``; return its path and the card."""
+    entries, references, unranked = build_leaderboard(course, naming)
+    card = leaderboard_card(entries, references, unranked, naming != "hidden", course.workspace / "records")
+    return write_payload(card, out_dir / CARD_FILE), card

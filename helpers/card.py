@@ -4,7 +4,8 @@
 
 - ``card.png``: each variant of your model as a point, latency (x) against size on disk (y),
   coloured by accuracy, with the track, the model and the machine in the title;
-- ``card.md``: the same figures as a Markdown table, ready to paste into the chat.
+- ``card.md``: the same figures as a Markdown table, ready to paste into the chat;
+- with ``--teams``, ``card.json``: the card as a Teams message (see :mod:`helpers.teams_card`).
 
 Both say plainly that the figures are **self-measured**: your own notebook timed them on your
 own machine, and nobody has checked them. Latency depends on the machine, so compare the
@@ -56,10 +57,36 @@ def card_rows(records: list[VariantResult]) -> list[CardRow]:
     ]
 
 
-def _machine_line(record: VariantResult) -> str:
-    machine = record.machine
+def _setting_line(record: VariantResult) -> str:
+    """The cores of the machine and the settings the latency was timed with."""
     threads = record.latency_ms.get("threads", "?")
-    return f"{machine_kind(machine)}, {machine.get('cores', '?')} cores; batch 1, {threads} thread(s)"
+    return f"{record.machine.get('cores', '?')} cores; batch 1, {threads} thread(s)"
+
+
+def machine_line(record: VariantResult) -> str:
+    """The kind of machine (processor and INT8 instruction sets), its cores, batch and threads."""
+    return f"{machine_kind(record.machine)}, {_setting_line(record)}"
+
+
+def libraries_line(record: VariantResult) -> str:
+    """The versions of the libraries that decide the figures, e.g. ``torch 2.13.0, onnxruntime 1.32.0``."""
+    return ", ".join(f"{name} {version}" for name, version in record.versions.items())
+
+
+CARD_COLUMNS = ("variant", "size MB", "smaller", "latency ms", "faster", "accuracy", "change")
+
+
+def card_cells(row: CardRow) -> list[str]:
+    """The figures of ``row`` as the card shows them, one text per :data:`CARD_COLUMNS` column."""
+    return [
+        row.variant,
+        f"{row.size_mb:.3f}",
+        f"{row.times_smaller:.1f}x",
+        f"{row.latency_ms:.3f}",
+        f"{row.times_faster:.2f}x",
+        f"{row.accuracy_percent:.1f}%",
+        f"{row.change_points:+.1f} pts",
+    ]
 
 
 def model_of(results: str | Path) -> str:
@@ -73,7 +100,8 @@ def model_of(results: str | Path) -> str:
     return model if isinstance(model, str) else ""
 
 
-def _heading(records: list[VariantResult], model: str) -> str:
+def heading(records: list[VariantResult], model: str) -> str:
+    """The card's title: the day, the track and the model measured."""
     return f"Day 26, {records[0].track} track" + (f", {model}" if model else "")
 
 
@@ -82,16 +110,13 @@ def card_markdown(records: list[VariantResult], model: str = "") -> str:
     Ratios are against the first record: the learner's own baseline."""
     first = records[0]
     lines = [
-        f"**{_heading(records, model)}**: {_machine_line(first)}",
+        f"**{heading(records, model)}**: {machine_line(first)}",
         "",
-        "| variant | size MB | smaller | latency ms | faster | accuracy | change |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| " + " | ".join(CARD_COLUMNS) + " |",
+        "| --- |" + " ---: |" * (len(CARD_COLUMNS) - 1),
     ]
     for row in card_rows(records):
-        lines.append(
-            f"| {row.variant} | {row.size_mb:.3f} | {row.times_smaller:.1f}x | {row.latency_ms:.3f} | "
-            f"{row.times_faster:.2f}x | {row.accuracy_percent:.1f}% | {row.change_points:+.1f} pts |"
-        )
+        lines.append("| " + " | ".join(card_cells(row)) + " |")
     lines += ["", f"_All figures {SELF_MEASURED}._"]
     return "\n".join(lines) + "\n"
 
@@ -108,7 +133,7 @@ def card_figure(records: list[VariantResult], model: str = "") -> Figure:
         [row.variant for row in rows],
     )
     first = records[0]
-    title = f"{_heading(records, model)}\n{_machine_line(first)}"
+    title = f"{heading(records, model)}\n{machine_kind(first.machine)}\n{_setting_line(first)}"
     title += "\nself-measured by the learner, not checked by the grader"
     axis.set_title(title, fontsize=10)
     return figure

@@ -147,23 +147,69 @@ def _add_check(commands: argparse._SubParsersAction) -> None:
 # --- card --------------------------------------------------------------------------------------
 
 
+def add_teams_options(sub: argparse.ArgumentParser, card_file: str) -> None:
+    """Add ``--teams`` (write ``card_file``, the card as a Teams message) and ``--post URL``."""
+    sub.add_argument(
+        "--teams",
+        action="store_true",
+        help=f"also write {card_file}: the card as a Teams message (Adaptive Card 1.5, checked, under 28 KB)",
+    )
+    sub.add_argument(
+        "--post",
+        metavar="URL",
+        help=f"post {card_file} to this Teams Workflows webhook (implies --teams)",
+    )
+
+
+def teams_outcome(path: Path, card, url: str | None) -> dict:
+    """What --teams and --post did: the card file, its size and picture, and (with ``url``) the
+    webhook's answer. ``card`` is a :class:`helpers.adaptive_cards.FittedCard`."""
+    outcome = {"json": str(path), "bytes": card.size_bytes, "picture_dpi": card.picture_dpi, "summary": card.summary()}
+    if url:
+        from helpers.teams_webhook import post_card_file
+
+        posted = post_card_file(path, url)
+        outcome |= {"posted": posted.posted, "answer": posted.line}
+    return outcome
+
+
+def print_teams_outcome(outcome: dict) -> None:
+    """Print what --teams and --post did, one line each (a post that did not go through on stderr)."""
+    print(f"Teams card: {outcome['json']} ({outcome['summary']})")
+    if "answer" in outcome:
+        print(outcome["answer"], file=sys.stdout if outcome["posted"] else sys.stderr)
+
+
+def teams_status(outcome: dict | None) -> int:
+    """The exit status: 1 when a post did not go through, else 0."""
+    return 1 if outcome and outcome.get("posted") is False else 0
+
+
 def command_card(args: argparse.Namespace) -> int:
     from helpers.card import make_card
 
     picture, table = make_card(Path(args.results), Path(args.out))
+    teams = None
+    if args.teams or args.post:
+        from helpers.teams_card import write_teams_card
+
+        teams = teams_outcome(*write_teams_card(Path(args.results), Path(args.out)), args.post)
     if args.json:
-        print(json.dumps({"png": str(picture), "markdown": str(table)}, indent=2))
+        print(json.dumps({"png": str(picture), "markdown": str(table)} | ({"teams": teams} if teams else {}), indent=2))
     else:
         print(table.read_text())
         print(f"results card: {picture} (picture) and {table} (Markdown), ready to paste into Teams")
-    return 0
+        if teams:
+            print_teams_outcome(teams)
+    return teams_status(teams)
 
 
 def _add_card(commands: argparse._SubParsersAction) -> None:
     summary = "a results card (PNG and Markdown) of your results.json, for the Teams check-in"
     sub = add_command(commands, "card", command_card, summary)
     sub.add_argument("--results", default="artifacts/results.json", help="default: artifacts/results.json")
-    sub.add_argument("--out", default="artifacts", help="folder for card.png and card.md (default: artifacts)")
+    sub.add_argument("--out", default="artifacts", help="folder for card.png, card.md, card.json (default: artifacts)")
+    add_teams_options(sub, "card.json")
 
 
 LEARNER_COMMANDS = (_add_train, _add_inspect, _add_check, _add_card)
