@@ -103,7 +103,8 @@ def _points_per_check(
 ) -> tuple[float | None, str]:
     """Partial credit: each check named in ``split`` earns its points when it passed; every other paired
     check is a condition for any points. A named check the track does not require gives its points to
-    the required ones. None when a check stayed inside the guard band (an instructor decides)."""
+    the required ones, and so does one the verifier did not measure because the track does not require it.
+    None when a check stayed inside the guard band (an instructor decides)."""
     if abs(sum(split.values()) - max_points) > 1e-9:
         raise Day26Error(
             f'{TARGETS_FILE}: [credit."{cell.grade_id}"] gives {sum(split.values()):g} points, but the test cell '
@@ -116,14 +117,15 @@ def _points_per_check(
             f": a condition for all {max_points:g} points"
         )
     named = {check.name: check for check in paired if check.name in split}
-    required = {name: points for name, points in split.items() if name not in named or named[name].required}
-    scale = max_points / sum((required or split).values())
+    # the verifier measures only what the track requires (no size check on stocks)
+    required = {name: points for name, points in split.items() if name in named and named[name].required}
+    if not required:
+        return 0.0, f"{cell.artifact}: none of {', '.join(split)} was measured"
+    scale = max_points / sum(required.values())
     earned, parts, undecided = 0.0, [], [c for c in conditions if c.passed is None]
-    for name, points in (required or split).items():
-        worth, check = points * scale, named.get(name)
-        if check is None:
-            parts.append(f"{name}: not measured, 0 of {worth:g}")
-        elif check.passed is True:
+    for name, points in required.items():
+        worth, check = points * scale, named[name]
+        if check.passed is True:
             earned += worth
             parts.append(f"{name} {check.measured}: {worth:g} of {worth:g}")
         elif check.passed is False:

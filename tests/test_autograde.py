@@ -37,7 +37,7 @@ from grading.records import GradeRecord
 from grading.samples import DISABLE_ASSERTS, choose, first_solution_cells, hand_in, notebooks_of
 from grading.score import VERIFIED_CELLS, apply_verdict
 from grading.techniques.prune import prune_l1_unstructured
-from grading.verify import Verdict
+from grading.verify import Check, Verdict
 from helpers.errors import Day26Error
 from helpers.models import LesionNet, StockMLP
 from helpers.targets import lane_settings
@@ -307,9 +307,12 @@ def test_partial_credit_is_summed_into_the_gradebook_and_explained_in_the_feedba
     course.mkdir()
     shutil.copyfile(workspace / "gradebook.db", course / "gradebook.db")
     verdict = Verdict.from_dict(records["reference"]["verdict"])
-    for check in verdict.checks:  # the same measurements, with the combined model's speed target missed
-        if check.artifact == "optimized.onnx" and check.name in ("size", "speed"):
-            check.required, check.passed = True, check.name == "size"
+    # the same measurements, except the combined model's size and speed: a size met, a speed missed
+    verdict.checks = [c for c in verdict.checks if not (c.artifact == "optimized.onnx" and c.name in ("size", "speed"))]
+    verdict.checks += [
+        Check("optimized.onnx", "size", "5.00x smaller", ">= 4x", True, "", 5.0),
+        Check("optimized.onnx", "speed", "2.90x faster", ">= 3x", False, "not fast enough", 2.9),
+    ]
     executed = {cell.notebook for cell in VERIFIED_CELLS}
     scores = apply_verdict(f"sqlite:///{course / 'gradebook.db'}", "reference", verdict, executed)
     combined = next(score for score in scores if score.grade_id == "05-test-9")

@@ -97,6 +97,12 @@ def test_a_check_the_track_does_not_require_gives_its_points_to_the_required_one
     # stocks: size is not a target, so it passes by itself and must not earn points on its own
     assert verifier_points(COMBINED, 6.0, _combined(speed=False, size_required=False))[0] == 0.0
     assert verifier_points(COMBINED, 6.0, _combined(size_required=False))[0] == 6.0
+    # the verifier does not measure a size the track does not require (stocks): speed carries the cell
+    unmeasured = _combined(speed=False)
+    unmeasured.checks = [check for check in unmeasured.checks if check.name != "size"]
+    assert verifier_points(COMBINED, 6.0, unmeasured)[0] == 0.0
+    unmeasured.checks[-1].passed = True
+    assert verifier_points(COMBINED, 6.0, unmeasured)[0] == 6.0
 
 
 def test_a_speed_inside_the_guard_band_leaves_the_cell_to_an_instructor_with_the_certain_points():
