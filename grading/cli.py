@@ -1,6 +1,6 @@
 """The instructor's ``day26`` command line: the learner's commands (:mod:`helpers.cli`) plus
 ``optimize`` (the reference pipeline), ``release``, ``autograde``, ``verify``, ``feedback``,
-``grades``, ``leaderboard``, ``throughput``, ``lane-check`` and ``demo``.
+``grades``, ``roster``, ``leaderboard``, ``throughput``, ``lane-check`` and ``demo``.
 
 Where the instructor's package is installed, the ``day26`` entry point is this module's ``main``;
 a learner's install (the bundle) runs :func:`helpers.cli.main` and offers learner commands only.
@@ -221,7 +221,28 @@ def _add_feedback(commands) -> None:
     sub.add_argument("--out", help="folder for the pages (default: WORKSPACE/feedback-html)")
 
 
+GRADES_FORMAT_OPTIONS = {  # which --format each option of day26 grades goes with
+    "--roster": ("canvas", "moodle"),
+    "--canvas-assignment": ("canvas",),
+    "--moodle-user": ("moodle",),
+}
+
+
+def _check_grades_options(args: argparse.Namespace) -> None:
+    """Each LMS option goes with its formats only; canvas and moodle need the roster."""
+    given = {"--roster": args.roster, "--canvas-assignment": args.canvas_assignment, "--moodle-user": args.moodle_user}
+    for option, value in given.items():
+        formats = GRADES_FORMAT_OPTIONS[option]
+        if value is not None and args.format not in formats:
+            raise Day26Error(f"{option} goes with --format {' or '.join(formats)}, not --format {args.format}.")
+    if args.format != "csv" and args.roster is None:
+        raise Day26Error(f"--format {args.format} needs --roster ROSTER.csv (which LMS user each learner is).")
+
+
 def command_grades(args: argparse.Namespace) -> int:
+    _check_grades_options(args)
+    if args.format != "csv":
+        return _write_lms_grades(args)
     from grading.grades import grade_rows, write_grades
 
     course = _course(args)
@@ -239,11 +260,78 @@ def command_grades(args: argparse.Namespace) -> int:
     return 0
 
 
+def _write_lms_grades(args: argparse.Namespace) -> int:
+    """``day26 grades --format canvas|moodle``: the LMS import file, one row per roster learner."""
+    from grading.lms import LMS_TITLE, lms_grades, write_canvas, write_moodle
+    from grading.roster import read_roster
+
+    course = _course(args)
+    roster = read_roster(Path(args.roster))
+    grades = lms_grades(course, roster)
+    out = Path(args.out) if args.out else course.workspace / f"grades-{args.format}.csv"
+    if args.format == "canvas":
+        write_canvas(grades, out, args.canvas_assignment)
+    else:
+        write_moodle(grades, out, args.moodle_user or "email")
+    if args.json:
+        learners = [{"learner": g.entry.learner, "points": g.points, "note": g.note} for g in grades.grades]
+        print(
+            json.dumps({"format": args.format, "file": str(out), "max_points": grades.max_points, "grades": learners})
+        )
+        return 0
+    for grade in grades.grades:
+        points = "empty" if grade.points is None else f"{grade.points:g}/{grades.max_points:g}"
+        print(f"{grade.entry.learner:<20} {points:>11}")
+    for note in grades.notes():
+        print(note)
+    if args.format == "moodle":
+        print(f"in Moodle, map the column '{LMS_TITLE}' to a grade item whose maximum grade is {grades.max_points:g}")
+    print(f"{args.format} grades: {out}")
+    return 0
+
+
 def _add_grades(commands) -> None:
-    summary = "write the grades CSV (verified points, reflections, status, reasons)"
+    summary = "write the grades CSV (verified points, reflections, status, reasons), or a Canvas or Moodle import file"
     sub = add_command(commands, "grades", command_grades, summary)
     _add_course_options(sub)
-    sub.add_argument("--out", help="the CSV file (default: WORKSPACE/grades.csv)")
+    sub.add_argument(
+        "--format",
+        choices=("csv", "canvas", "moodle"),
+        default="csv",
+        help="csv: every column (default); canvas: Canvas Gradebook import; moodle: Moodle CSV grade import",
+    )
+    sub.add_argument("--roster", help="the roster CSV mapping learner ids to LMS users (needed by canvas and moodle)")
+    sub.add_argument(
+        "--canvas-assignment", help="the Canvas assignment's number; without it Canvas matches the title 'Day 26'"
+    )
+    sub.add_argument(
+        "--moodle-user",
+        choices=("email", "idnumber"),
+        help="the column Moodle maps users from: email (default) or idnumber (the roster's moodle_idnumber)",
+    )
+    sub.add_argument("--out", help="the file (default: WORKSPACE/grades.csv, grades-canvas.csv, grades-moodle.csv)")
+
+
+def command_roster(args: argparse.Namespace) -> int:
+    from grading.roster import read_roster, write_names_to_gradebook
+
+    course = _course(args)
+    roster = read_roster(Path(args.roster))
+    if not course.gradebook.is_file():
+        raise Day26Error(f"{course.gradebook}: no gradebook yet. Run day26 autograde first (or give --workspace).")
+    count = write_names_to_gradebook(roster, course.db_url)
+    if args.json:
+        print(json.dumps({"gradebook": str(course.gradebook), "learners": count}))
+    else:
+        print(f"names and emails of {count} learners from {roster.path} in the gradebook {course.gradebook}")
+    return 0
+
+
+def _add_roster(commands) -> None:
+    summary = "give the formgrader the learners' names: write the roster's names and emails into the gradebook"
+    sub = add_command(commands, "roster", command_roster, summary)
+    sub.add_argument("roster", help="the roster CSV (columns: see README, 'Grades for Canvas and Moodle')")
+    _add_course_options(sub)
 
 
 def command_leaderboard(args: argparse.Namespace) -> int:
@@ -413,6 +501,7 @@ INSTRUCTOR_COMMANDS = (
     _add_autograde,
     _add_feedback,
     _add_grades,
+    _add_roster,
     _add_leaderboard,
     _add_throughput,
     _add_lane_check,
