@@ -18,7 +18,7 @@ from torch import nn
 
 from grading.techniques.export import export_onnx
 from grading.techniques.prune import prune_channels, prune_l1_unstructured, prune_recurrent_units
-from grading.techniques.quantize import ort_dynamic_int8, ort_static_int8, torch_dynamic_int8
+from grading.techniques.quantize import RECURRENT_KEPT_FP32, ort_dynamic_int8, ort_static_int8, torch_dynamic_int8
 from helpers import contract
 from helpers.compression import gzip_size
 from helpers.data import Dataset
@@ -105,20 +105,25 @@ def _int8_kind(track: Track, model: nn.Module) -> str:
 
 
 def _int8_in_onnx_runtime(
-    track: Track, model: nn.Module, source: Path, target: Path, calibration: Dataset, allow_none: bool
+    track: Track, model: nn.Module, source: Path, target: Path, calibration: Dataset, for_combined: bool
 ) -> str:
     """Write ``target`` as the track's kind of ONNX Runtime INT8 of ``source``; return its name.
 
-    Static (calibrated) for conv nets, dynamic for LSTMs. For a track whose recipe uses no
-    INT8 (the tiny MLP), ``allow_none`` copies the FP32 model, else dynamic INT8 is shown.
+    Static (calibrated) for conv nets, dynamic for LSTMs. ``for_combined``: the combined model,
+    which for a track whose recipe uses no INT8 (the tiny MLP) is the FP32 model copied, and which
+    keeps an LSTM or GRU in FP32, as notebook 05 does (ONNX Runtime's INT8 LSTM is slower than FP32
+    on CPUs with AMX). Otherwise dynamic INT8 of every operator is shown.
     """
     kind = _int8_kind(track, model)
     if kind == "static":
         ort_static_int8(source, target, calibration)
         return "static INT8 (QDQ, calibrated)"
-    if kind == "none" and allow_none:
+    if kind == "none" and for_combined:
         shutil.copyfile(source, target)
         return "FP32"
+    if for_combined and _has(model, nn.LSTM, nn.GRU):
+        ort_dynamic_int8(source, target, RECURRENT_KEPT_FP32)
+        return "dynamic INT8 of the embedding and matrix products (recurrent layer FP32)"
     ort_dynamic_int8(source, target)
     return "dynamic INT8"
 

@@ -94,6 +94,9 @@ def escaping_zip(path: Path) -> Path:
     return path
 
 
+# The body of a prune_structurally that prunes nothing: every candidate keeps all its channels.
+SKIP_PRUNING = "return copy.deepcopy(model).eval()\n"
+
 # The sample class: each learner's verified points out of 25 (None: refused at intake). The cheat
 # earns the track choice and the images-only static INT8 cell that every other track passes; the
 # learner who skipped structured pruning loses the combined model's structure cell.
@@ -120,6 +123,6 @@ def sample_class(root: Path, out: Path, track: str) -> Path:
     cheats["00-solution-3"] = choose(track) + "\n" + DISABLE_ASSERTS
     hand_in(out / "disables-asserts", notebooks_of(release, cheats), only=("00", "03"))
     hand_in(out / "stops-after-02", notebooks_of(solutions, chosen), only=("00", "01", "02"))
-    hand_in(out / "skips-pruning", notebooks_of(solutions, chosen | {"05-solution-4": "smaller = model\n"}))
+    hand_in(out / "skips-pruning", notebooks_of(solutions, chosen | {"05-solution-structured": SKIP_PRUNING}))
     escaping_zip(out / "escapes.zip")
     return out

@@ -30,8 +30,9 @@ class CombinedRecipe:
 
     ``structure`` is ``"channels"`` (torch-pruning, for conv nets and MLPs) or
     ``"lstm_units"`` (by hand, for the LSTM); ``quantization`` is ``"static"`` (calibrated
-    QDQ, for conv nets), ``"dynamic"`` (for LSTMs) or ``"none"`` (tiny models, where every
-    INT8 path is slower than ONNX Runtime in FP32).
+    QDQ, for conv nets), ``"dynamic"`` (for LSTMs: the embedding and matrix products in INT8, the
+    LSTM itself in FP32) or ``"none"`` (tiny models, where every INT8 path is slower than ONNX
+    Runtime in FP32).
     """
 
     prune_amount: float
@@ -115,9 +116,11 @@ TRACKS: dict[str, Track] = {
         val_size=1000,
         training=TrainingRecipe(epochs=8, batch_size=64, learning_rate=5e-3),
         combined=CombinedRecipe(
-            prune_amount=0.4,
+            # 0.5: the LSTM stays FP32 in the combined model (its INT8 kernel is slow on AMX CPUs)
+            prune_amount=0.5,
             structure="lstm_units",
-            fine_tune=TrainingRecipe(epochs=3, batch_size=64, learning_rate=5e-3),
+            # 5 epochs: 3 lost 1.4 points at this amount (the budget is 1), 5 lost 0.4 and 0.6
+            fine_tune=TrainingRecipe(epochs=5, batch_size=64, learning_rate=5e-3),
             quantization="dynamic",
         ),
     ),

@@ -34,7 +34,7 @@ from grading.course import ASSIGNMENT
 from grading.feedback import feedback_page
 from grading.pipeline import run_pipeline
 from grading.records import GradeRecord
-from grading.samples import DISABLE_ASSERTS, choose, first_solution_cells, hand_in, notebooks_of
+from grading.samples import DISABLE_ASSERTS, SKIP_PRUNING, choose, first_solution_cells, hand_in, notebooks_of
 from grading.score import VERIFIED_CELLS, apply_verdict
 from grading.techniques.prune import prune_l1_unstructured
 from grading.verify import Check, Verdict
@@ -195,7 +195,7 @@ def graded_class(reference_artifacts, tmp_path_factory) -> tuple[dict[str, dict]
     cheats = dict.fromkeys(first_solution_cells(RELEASE), DISABLE_ASSERTS)
     cheats["00-solution-3"] = CHOOSE_TABULAR + "\n" + DISABLE_ASSERTS
     hand_in(submissions / "disables-asserts", notebooks_of(RELEASE, cheats), only=("00", "03"))
-    timed = {"00-solution-3": CHOOSE_TABULAR, "05-solution-4": "smaller = model\n"}
+    timed = {"00-solution-3": CHOOSE_TABULAR, "05-solution-structured": SKIP_PRUNING}
     timed["05-solution-7"] = SLOW_OPTIMIZED + PATCH_TIMER  # skips pruning; exports a slow model
     hand_in(submissions / "patches-timer", notebooks_of(SOLUTIONS, timed), only=("00", "01", "05"))
     for hidden in submissions.glob(".*-artifacts"):

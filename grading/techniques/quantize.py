@@ -4,8 +4,10 @@ Which one pays off depends on the layers (docs/design.md, "Measured facts"):
 
 - PyTorch ``quantize_dynamic`` converts Linear and LSTM layers only. It silently skips
   Conv2d, so a CNN barely shrinks; an Embedding table stays FP32 too.
-- ONNX Runtime ``quantize_dynamic`` suits LSTMs: it turns the LSTM into DynamicQuantizeLSTM
-  and stores the embedding in 8 bits. On a CNN it is *slower* than FP32.
+- ONNX Runtime ``quantize_dynamic`` stores an embedding in 8 bits and can turn an LSTM into
+  DynamicQuantizeLSTM. That kernel's speed depends on the CPU: faster than the FP32 LSTM on some,
+  slower on CPUs with AMX, so the combined model quantizes only the embedding and the matrix
+  products (``RECURRENT_KEPT_FP32``). On a CNN dynamic INT8 is *slower* than FP32.
 - ONNX Runtime ``quantize_static`` (QDQ format, calibrated on real inputs) suits CNNs: with
   per-channel int8 weights and uint8 activations it is several times faster than FP32.
 """
@@ -52,12 +54,19 @@ def _prepare_for_quantization(source: Path, work_dir: Path) -> Path:
     return prepared
 
 
-def ort_dynamic_int8(source: str | Path, target: str | Path) -> Path:
-    """Quantize an FP32 ONNX model's weights to INT8; activations are quantized on the fly."""
+# The operators dynamic INT8 converts when the recurrent layer stays FP32: the embedding (Gather),
+# where most of the bytes are, and the matrix products.
+RECURRENT_KEPT_FP32 = ("Gather", "MatMul")
+
+
+def ort_dynamic_int8(source: str | Path, target: str | Path, op_types: tuple[str, ...] | None = None) -> Path:
+    """Quantize an FP32 ONNX model's weights to INT8; activations are quantized on the fly.
+    ``op_types`` limits it to those operators (None: every operator ONNX Runtime can convert)."""
     target = Path(target)
+    limit = {} if op_types is None else {"op_types_to_quantize": list(op_types)}
     with tempfile.TemporaryDirectory() as work_dir:
         prepared = _prepare_for_quantization(Path(source), Path(work_dir))
-        quantize_dynamic(str(prepared), str(target), weight_type=QuantType.QInt8)
+        quantize_dynamic(str(prepared), str(target), weight_type=QuantType.QInt8, **limit)
     return target
 
 
