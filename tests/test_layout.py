@@ -108,7 +108,7 @@ def test_the_bundle_carries_the_learners_readme_and_install_files(tmp_path):
     assert "autograde" not in readme and "make demo" not in readme and "make lab" in readme
     learner = tomllib.loads((folder / "pyproject.toml").read_text())
     assert learner["project"]["scripts"]["day26"] == "helpers.cli:main"
-    assert learner["tool"]["setuptools"]["packages"] == ["helpers"]
+    assert learner["tool"]["setuptools"]["packages"] == ["helpers", "helpers.schemas"]
     assert "targets.toml" in learner["tool"]["setuptools"]["package-data"]["helpers"]
 
 
