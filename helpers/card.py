@@ -139,14 +139,20 @@ def card_figure(records: list[VariantResult], model: str = "") -> Figure:
     return figure
 
 
-def make_card(results: str | Path, out_dir: str | Path) -> tuple[Path, Path]:
-    """Write ``card.png`` and ``card.md`` for ``results`` (a results.json) into ``out_dir``."""
-    results, out_dir = Path(results), Path(out_dir)
+def results_for_a_card(results: Path) -> list[VariantResult]:
+    """The records of ``results`` (a results.json), or a clear error when there are none yet."""
     if not results.is_file():
         raise file_error(results, "does not exist", "Run notebooks 01 to 05 first: they write artifacts/results.json.")
     records = read_results(results)
     if not records:
         raise file_error(results, "holds no results", "Run notebook 01_baseline first.")
+    return records
+
+
+def make_card(results: str | Path, out_dir: str | Path) -> tuple[Path, Path]:
+    """Write ``card.png`` and ``card.md`` for ``results`` (a results.json) into ``out_dir``."""
+    results, out_dir = Path(results), Path(out_dir)
+    records = results_for_a_card(results)
     out_dir.mkdir(parents=True, exist_ok=True)
     picture, table = out_dir / "card.png", out_dir / "card.md"
     model = model_of(results)

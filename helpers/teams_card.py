@@ -27,9 +27,9 @@ from helpers.card import (
     libraries_line,
     machine_line,
     model_of,
+    results_for_a_card,
 )
-from helpers.errors import file_error
-from helpers.report import VariantResult, read_results
+from helpers.report import VariantResult
 
 CARD_FILE = "card.json"
 PICTURE_FILE = "card.png"  # the full-size picture that day26 card writes beside card.json
@@ -59,10 +59,6 @@ def teams_card(records: list[VariantResult], model: str = "", source: str | Path
 def write_teams_card(results: str | Path, out_dir: str | Path) -> tuple[Path, FittedCard]:
     """Write ``card.json`` for ``results`` (a results.json) into ``out_dir``; return its path and the card."""
     results, out_dir = Path(results), Path(out_dir)
-    if not results.is_file():
-        raise file_error(results, "does not exist", "Run notebooks 01 to 05 first: they write artifacts/results.json.")
-    records = read_results(results)
-    if not records:
-        raise file_error(results, "holds no results", "Run notebook 01_baseline first.")
+    records = results_for_a_card(results)
     card = teams_card(records, model_of(results), results)
     return write_payload(card, out_dir / CARD_FILE), card
