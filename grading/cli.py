@@ -1,6 +1,6 @@
 """The instructor's ``day26`` command line: the learner's commands (:mod:`helpers.cli`) plus
 ``optimize`` (the reference pipeline), ``release``, ``autograde``, ``verify``, ``feedback``,
-``grades``, ``roster``, ``leaderboard``, ``throughput``, ``lane-check`` and ``demo``.
+``grades``, ``roster``, ``leaderboard``, ``copies``, ``throughput``, ``lane-check`` and ``demo``.
 
 Where the instructor's package is installed, the ``day26`` entry point is this module's ``main``;
 a learner's install (the bundle) runs :func:`helpers.cli.main` and offers learner commands only.
@@ -368,6 +368,23 @@ def _add_leaderboard(commands) -> None:
     add_teams_options(sub, "card.json")
 
 
+def command_copies(args: argparse.Namespace) -> int:
+    from grading.copies import review_copies
+
+    course = _course(args)
+    if not (course.workspace / "records").is_dir():
+        raise Day26Error(f"{course.workspace / 'records'}: no grading records yet. Run day26 autograde first.")
+    report = review_copies(course)
+    print(json.dumps(report.as_dict(), indent=2) if args.json else report.table())
+    return 0
+
+
+def _add_copies(commands) -> None:
+    summary = "compare every learner's hand-in with every other's: identical files, the same weights; flag for review"
+    sub = add_command(commands, "copies", command_copies, summary)
+    _add_course_options(sub)
+
+
 # --- throughput, lane-check --------------------------------------------------------------------
 
 
@@ -503,6 +520,7 @@ INSTRUCTOR_COMMANDS = (
     _add_grades,
     _add_roster,
     _add_leaderboard,
+    _add_copies,
     _add_throughput,
     _add_lane_check,
     _add_demo,

@@ -17,6 +17,9 @@ that dies in the middle of a submission makes Dask run that submission again on 
 submission is recorded as "needs review", never dropped.
 
 Grading one by one is ``workers=1``: the same code, one submission at a time.
+
+Once every submission is graded, the class's hand-ins are compared with each other
+(``grading.copies``): a learner whose files or own model's weights match another's goes to review.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import dask
 from distributed import Client, KilledWorker, Nanny, Scheduler, SpecCluster, as_completed
 
 from grading.autograde import (
+    REFUSED,
     Course,
     Outcome,
     already_graded,
@@ -39,9 +43,11 @@ from grading.autograde import (
     finish,
     lane_stage,
     learner_id,
+    read_record,
     submission_digest,
     unfinished,
 )
+from grading.copies import review_copies
 from grading.sandbox import Limits
 from helpers.errors import Day26Error
 
@@ -144,7 +150,20 @@ def autograde_class(
         outcomes[source.name] = outcome
         if on_done:
             on_done(outcome)
-    return [outcomes[source.name] for source in sources]
+    return _after_copy_check(course, [outcomes[source.name] for source in sources])
+
+
+def _after_copy_check(course: Course, outcomes: list[Outcome]) -> list[Outcome]:
+    """Compare the whole class's hand-ins with each other (``grading.copies``) once every record is
+    written, and give each outcome its record's status and reasons after the check."""
+    report = review_copies(course)
+    for note in report.notes:
+        print(note, file=sys.stderr)
+    for outcome in outcomes:
+        record = read_record(course, outcome.learner)
+        if record is not None and outcome.status != REFUSED:
+            outcome.status, outcome.reasons = record.status, record.reasons
+    return outcomes
 
 
 def timed_class(course: Course, sources: list[Path], limits: Limits, workers: int, force: bool = True):

@@ -46,6 +46,8 @@ class GradeRecord:
     lane_window: list[float] = field(default_factory=list)  # when it held the benchmark lane (epoch seconds)
     lane_paused_processes: int = 0  # grading processes the lane paused while it measured (grading.lane)
     unfinished: bool = False  # grading itself failed: the next run grades it again
+    copy_reasons: list[str] = field(default_factory=list)  # the class's copy check (grading.copies), also in reasons
+    status_before_copies: str = ""  # the status the copy check replaced with needs review
     schema: str = RECORD_SCHEMA
 
     @property

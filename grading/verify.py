@@ -169,7 +169,22 @@ def _declaration(submission: Path) -> dict | None:
 def declared_weights_file(submission: Path) -> Path | None:
     """The weights file the submission's week5_model.toml names (a plain file inside the submission),
     or None when there is no declaration or it names no such file."""
-    declared = (_declaration(submission) or {}).get("weights")
+    return _declared_file(submission, "weights")
+
+
+def declared_code_file(submission: Path) -> Path | None:
+    """The model code file the submission's week5_model.toml names (read as data, never imported),
+    or None when there is no declaration or it names no such file."""
+    return _declared_file(submission, "code")
+
+
+def uses_own_model(submission: Path) -> bool:
+    """Does the submission declare its own Week-5 model (a week5_model.toml beside the notebooks)?"""
+    return _declaration(submission) is not None
+
+
+def _declared_file(submission: Path, key: str) -> Path | None:
+    declared = (_declaration(submission) or {}).get(key)
     if not isinstance(declared, str):
         return None
     try:

@@ -1,0 +1,254 @@
+"""Copied models: a copy hidden by renaming, reordering, rescaling and noise is found; models trained
+apart, and reference-model learners' identical files, are not flagged (grading/fingerprint.py,
+grading/copies.py)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+import torch
+
+from grading.autograde import Course
+from grading.cli import main
+from grading.copies import FLAG_SHARE, review_copies
+from grading.feedback import feedback_page
+from grading.fingerprint import ROW_MATCH, compare_models, model_prints
+from grading.records import GRADED, REVIEW, GradeRecord, read_record, write_record
+from grading.verify import Verdict
+from helpers.models import StockMLP
+from helpers.reference import ready_model
+from helpers.tracks import get_track
+from helpers.train import train
+
+ROOT = Path(__file__).resolve().parent.parent
+MODELS = Path(__file__).parent / "own_models" / "week5_models.py"
+CLASS = ("ann", "ben", "cy", "dee", "eve", "fay", "gus", "kim", "lou")
+STOCK_LAYERS = ("hidden.0", "hidden.2", "classifier")  # StockMLP's Linear layers, input to output
+
+
+def arrays(model: torch.nn.Module) -> dict[str, np.ndarray]:
+    return {name: value.detach().numpy().astype(np.float64) for name, value in model.state_dict().items()}
+
+
+def disguised(weights: dict[str, np.ndarray], noise: float = 0.0, seed: int = 3) -> dict[str, np.ndarray]:
+    """A StockMLP's weights changed without changing what the network computes (up to ``noise``):
+    each hidden layer's units permuted and each unit scaled by a positive factor (the next layer's
+    columns divided by it, which ReLU allows), the output scaled by 7, every tensor renamed, and
+    noise of ``noise`` times each weight added."""
+    rng = np.random.default_rng(seed)
+    (w0, b0), (w1, b1), (w2, b2) = ((weights[f"{layer}.weight"], weights[f"{layer}.bias"]) for layer in STOCK_LAYERS)
+    p0, p1 = rng.permutation(w0.shape[0]), rng.permutation(w1.shape[0])
+    s0, s1 = rng.uniform(0.2, 5.0, w0.shape[0]), rng.uniform(0.2, 5.0, w1.shape[0])
+    copy = {
+        "encoder.fc_in.weight": s0[:, None] * w0[p0],
+        "encoder.fc_in.bias": s0 * b0[p0],
+        "encoder.fc_mid.weight": s1[:, None] * w1[p1][:, p0] / s0[None, :],
+        "encoder.fc_mid.bias": s1 * b1[p1],
+        "decide.weight": 7.0 * w2[:, p1] / s1[None, :],
+        "decide.bias": 7.0 * b2,
+    }
+    return {name: value * (1 + noise * rng.standard_normal(value.shape)) for name, value in copy.items()}
+
+
+def stock_outputs(weights: dict[str, np.ndarray], names: list[str], inputs: np.ndarray) -> np.ndarray:
+    w0, b0, w1, b1, w2, b2 = (weights[name] for name in names)
+    hidden = np.maximum(np.maximum(inputs @ w0.T + b0, 0) @ w1.T + b1, 0)
+    return hidden @ w2.T + b2
+
+
+@pytest.fixture(scope="module")
+def reference(day26_home) -> dict[str, np.ndarray]:
+    """The trained tabular reference model's weights."""
+    return arrays(ready_model(get_track("tabular")).model)
+
+
+@pytest.fixture(scope="module")
+def retrained(day26_home) -> dict[str, np.ndarray]:
+    """The same architecture and recipe as the reference, trained from another seed (about 2 s)."""
+    track = get_track("tabular")
+    torch.manual_seed(1)
+    model = track.build_model()
+    train(model, track.train_data(), track.training, seed=1)
+    return arrays(model)
+
+
+def similarity(first: dict[str, np.ndarray], second: dict[str, np.ndarray]) -> float:
+    return compare_models(model_prints(first), model_prints(second)).similarity
+
+
+def test_the_disguise_keeps_what_the_network_computes(reference):
+    inputs = np.random.default_rng(0).standard_normal((8, 10))
+    names = [f"{layer}.{kind}" for layer in STOCK_LAYERS for kind in ("weight", "bias")]
+    copy = disguised(reference)
+    original = stock_outputs(reference, names, inputs)
+    assert np.allclose(stock_outputs(copy, list(copy), inputs) / 7.0, original, atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("what", "change", "how"),
+    [
+        ("the same tensors", lambda w: dict(w), []),
+        ("renamed", lambda w: {f"layer{i}": v for i, v in enumerate(w.values())}, ["renamed"]),
+        ("one layer scaled by -3", lambda w: w | {"hidden.2.weight": -3.0 * w["hidden.2.weight"]}, ["rescaled"]),
+        ("stored transposed", lambda w: {k: (v.T if v.ndim == 2 else v) for k, v in w.items()}, []),
+        ("permuted, rescaled, renamed", disguised, ["renamed", "reordered", "rescaled"]),
+        (
+            "and noise of 1e-3",
+            lambda w: disguised(w, noise=1e-3),
+            ["renamed", "reordered", "rescaled", "changed a little"],
+        ),
+        (
+            "and noise of 1e-2",
+            lambda w: disguised(w, noise=1e-2),
+            ["renamed", "reordered", "rescaled", "changed a little"],
+        ),
+    ],
+)
+def test_a_copy_is_found_however_it_is_disguised(reference, what, change, how):
+    found = compare_models(model_prints(reference), model_prints(change(reference)))
+    assert found.similarity == 1.0, what
+    assert found.how() == how, what
+
+
+def test_models_trained_from_different_seeds_share_nothing(reference, retrained):
+    found = compare_models(model_prints(reference), model_prints(retrained))
+    assert found.similarity == 0.0
+    assert all(tensor.cosine < 0.6 for tensor in found.tensors), [t.cosine for t in found.tensors]
+    assert similarity(reference, disguised(retrained)) == 0.0  # nor after a disguise
+
+
+@pytest.mark.parametrize("class_name", ["BatchNormMLP", "PlainCNN", "DepthwiseCNN", "TextCNN"])
+def test_own_model_families_from_different_seeds_share_nothing(class_name):
+    spec = importlib.util.spec_from_file_location("own_models_for_copies", MODELS)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    models = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        models.append(arrays(getattr(module, class_name)()))
+    assert similarity(*models) == 0.0
+    assert similarity(models[0], {f"x{i}": 2.5 * v for i, v in enumerate(models[0].values())}) == 1.0
+
+
+def test_heavy_noise_hides_a_copy(reference):
+    """The limit the README states: a third of each weight in noise and the rows no longer match."""
+    assert similarity(reference, disguised(reference, noise=0.1)) >= FLAG_SHARE
+    assert similarity(reference, disguised(reference, noise=0.3)) == 0.0
+    assert ROW_MATCH == 0.99
+
+
+# --- the class --------------------------------------------------------------------------------
+
+
+def own_model(folder: Path, weights: dict[str, torch.Tensor], class_name: str = "BatchNormMLP") -> None:
+    """Declare an own Week-5 model in ``folder`` with these weights, and hand in its baseline.pth."""
+    (folder / "week5").mkdir(parents=True)
+    shutil.copy(MODELS, folder / "week5" / "models.py")
+    torch.save(weights, folder / "week5" / "weights.pth")
+    (folder / "week5_model.toml").write_text(
+        f'track = "tabular"\ncode = "week5/models.py"\nclass = "{class_name}"\nweights = "week5/weights.pth"\n'
+    )
+    (folder / "artifacts").mkdir()
+    shutil.copy(folder / "week5" / "weights.pth", folder / "artifacts" / "baseline.pth")
+
+
+def executed_notebook(path: Path, output: str) -> None:
+    cell = nbformat.v4.new_code_cell("print(latency)")
+    cell.outputs = [nbformat.v4.new_output("stream", text=output)]
+    nbformat.write(nbformat.v4.new_notebook(cells=[cell]), path)
+
+
+def batchnorm_mlp(seed: int) -> dict[str, torch.Tensor]:
+    spec = importlib.util.spec_from_file_location("own_models_for_class", MODELS)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    torch.manual_seed(seed)
+    return module.BatchNormMLP().state_dict()
+
+
+@pytest.fixture()
+def graded_class(tmp_path, day26_home, reference) -> Course:
+    """A graded class's workspace, made by hand: each learner's submitted folder and grade record."""
+    course = Course(ROOT, tmp_path / "course")
+    ann = batchnorm_mlp(0)
+    hidden_units = torch.randperm(128, generator=torch.Generator().manual_seed(5))
+    ben = {f"model.{i}": value.clone() for i, value in enumerate(ann.values())}  # renamed
+    ben["model.0"], ben["model.1"] = 3.0 * ann["net.0.weight"][hidden_units], 3.0 * ann["net.0.bias"][hidden_units]
+    ben["model.7"] = ann["net.4.weight"][:, hidden_units] * (1 + 1e-3 * torch.randn(64, 128))
+    stock = {f"body.{i}": torch.from_numpy(value).float() for i, value in enumerate(reference.values())}
+    folders = {learner: course.folder("submitted", learner) for learner in CLASS}
+    own_model(folders["ann"], ann)
+    own_model(folders["ben"], ben)
+    own_model(folders["cy"], batchnorm_mlp(1))  # trained apart: not a copy
+    own_model(folders["dee"], stock, "StockMLP")  # the reference model, declared as her own
+    own_model(folders["gus"], batchnorm_mlp(2))
+    torch.save(StockMLP(), folders["gus"] / "artifacts" / "baseline.pth")  # a pickled whole model
+    (folders["gus"] / "artifacts" / "model.onnx").write_bytes(b"not an ONNX model")
+    for learner in ("eve", "fay", "kim", "lou"):  # the reference model: the seeded recipe's same files
+        (folders[learner] / "artifacts").mkdir(parents=True)
+        torch.save(
+            ready_model(get_track("tabular")).model.state_dict(), folders[learner] / "artifacts" / "baseline.pth"
+        )
+        (folders[learner] / "artifacts" / "track.json").write_text('{"track": "tabular"}')
+        shutil.copy(ROOT / "notebooks" / "day26" / "00_start.ipynb", folders[learner])  # the release, unchanged
+        executed_notebook(folders[learner] / "01_baseline.ipynb", f"latency of {learner}: 0.07 ms")
+    shutil.copy(folders["kim"] / "01_baseline.ipynb", folders["lou"])  # lou hands in kim's run
+    for learner in folders:
+        record = GradeRecord(learner, GRADED, verdict=Verdict(str(folders[learner]), "tabular"), reasons=["a note"])
+        write_record(course.record(learner), record)
+    return course
+
+
+def test_the_class_check_flags_copies_on_both_learners_and_nothing_honest(graded_class):
+    report = review_copies(graded_class)
+    records = {learner: read_record(graded_class.record(learner)) for learner in CLASS}
+    flagged = {learner for learner, record in records.items() if record.status == REVIEW}
+    assert flagged == {"ann", "ben", "dee", "kim", "lou"}, report.table()
+    copy_of_ann = " ".join(records["ben"].reasons)
+    assert "ann's weights" in copy_of_ann and "renamed, reordered, rescaled, changed a little" in copy_of_ann
+    assert "ben's weights" in " ".join(records["ann"].reasons)
+    assert "the tabular reference model's weights: 100%" in " ".join(records["dee"].reasons)
+    assert "01_baseline.ipynb: byte for byte the same as kim's" in " ".join(records["lou"].reasons)
+    assert records["ann"].reasons[-1] == "a note" and records["ann"].status_before_copies == GRADED
+    assert report.expected == [
+        "artifacts/baseline.pth is the same for 4 learners (eve, fay, kim, lou): both on the reference model, "
+        "whose seeded recipe makes these files the same for everyone",
+        "week5/models.py is the same for 5 learners (ann, ben, cy, dee, gus): model code may be the course's "
+        "Week-5 template",
+    ]
+    assert not any("00_start" in file for match in report.matches for pair in match.files for file in pair)
+    assert not any("track.json" in file for match in report.matches for pair in match.files for file in pair)
+    assert report.notes == [
+        "gus: artifacts/baseline.pth skipped in the copy check: artifacts/baseline.pth: holds Python objects "
+        "besides tensors (a whole pickled model, or code), which are never loaded. Save only the weights: "
+        "torch.save(model.state_dict(), path).",
+        "gus: artifacts/model.onnx skipped in the copy check: model.onnx is not a readable ONNX model; export it again",
+    ]
+    assert "possible copy" in feedback_page(graded_class, records["ben"])
+
+
+def test_a_second_check_changes_nothing_and_a_resubmission_clears_the_flag(graded_class):
+    review_copies(graded_class)
+    review_copies(graded_class)
+    ann = read_record(graded_class.record("ann"))
+    assert len(ann.copy_reasons) == 1 and ann.reasons.count(ann.copy_reasons[0]) == 1
+    ben = graded_class.folder("submitted", "ben")
+    torch.save(batchnorm_mlp(7), ben / "week5" / "weights.pth")  # ben hands in a model of his own
+    shutil.copy(ben / "week5" / "weights.pth", ben / "artifacts" / "baseline.pth")
+    review_copies(graded_class)
+    ann = read_record(graded_class.record("ann"))
+    assert ann.status == GRADED and ann.reasons == ["a note"] and not ann.copy_reasons
+
+
+def test_day26_copies_prints_the_matches_as_json(graded_class, capsys):
+    assert main(["copies", "--root", str(ROOT), "--workspace", str(graded_class.workspace), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert set(report["flagged"]) == {"ann", "ben", "dee", "kim", "lou"}
+    weights = [match for match in report["matches"] if match["kind"] == "same weights" and match["second"] == "ben"]
+    assert weights[0]["similarity"] >= FLAG_SHARE and weights[0]["tensors"]
