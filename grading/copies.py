@@ -87,20 +87,23 @@ class Match:
     how: list[str] = field(default_factory=list)  # renamed, reordered, rescaled, changed a little
     tensors: list[str] = field(default_factory=list)  # "a.weight ~ b.weight (64x10): 10/10 rows"
 
-    def files_text(self) -> str:
-        shown = [first if first == second else f"{first} ~ {second}" for first, second in self.files[:4]]
-        more = f" and {len(self.files) - 4} more" if len(self.files) > 4 else ""
+    def files_text(self, learner: str | None = None) -> str:
+        """The matched files, each as "mine ~ theirs" from ``learner``'s side (default the first's)."""
+        pairs = [(b, a) for a, b in self.files] if learner == self.second else self.files
+        shown = [mine if mine == theirs else f"{mine} ~ {theirs}" for mine, theirs in pairs[:4]]
+        more = f" and {len(pairs) - 4} more" if len(pairs) > 4 else ""
         return ", ".join(shown) + more
 
     def reason_for(self, learner: str) -> str:
         """The line on ``learner``'s record: what matched whom, and how."""
         other = self.second if learner == self.first else self.first
+        files = self.files_text(learner)
         if self.kind == IDENTICAL:
-            said = f"{self.files_text()}: byte for byte the same as {other}'s"
+            said = f"{files}: byte for byte the same as {other}'s"
         else:
             how = f" after the tensors were {', '.join(self.how)}" if self.how else ""
             share = f"{self.similarity:.0%} of the weights match{how}"
-            said = f"the own Week-5 model ({self.files_text()}) holds {other}'s weights: {share}"
+            said = f"the own Week-5 model ({files}) holds {other}'s weights: {share}"
         return f"possible copy: {said} ({self.why}); an instructor decides"
 
     def as_dict(self) -> dict:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import nbformat
 import numpy as np
+import onnx
 import pytest
 import torch
 
@@ -28,7 +29,8 @@ from helpers.train import train
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = Path(__file__).parent / "own_models" / "week5_models.py"
-CLASS = ("ann", "ben", "cy", "dee", "eve", "fay", "gus", "kim", "lou")
+CLASS = ("ann", "ben", "cy", "dee", "eve", "fay", "gus", "kim", "lou", "max")
+FLAGGED = {"ann", "ben", "dee", "kim", "lou", "max"}
 STOCK_LAYERS = ("hidden.0", "hidden.2", "classifier")  # StockMLP's Linear layers, input to output
 
 
@@ -164,6 +166,38 @@ def executed_notebook(path: Path, output: str) -> None:
     nbformat.write(nbformat.v4.new_notebook(cells=[cell]), path)
 
 
+def folded_onnx(weights: dict[str, torch.Tensor], path: Path) -> None:
+    """A BatchNormMLP as an ONNX exporter writes it, built by hand: each BatchNorm folded into the
+    Linear before it (its rows rescaled), the weights stored as MatMul's (in, out), new names."""
+    nodes, initializers, flowing = [], [], "features"
+    for number, (linear, norm) in enumerate([("net.0", "net.1"), ("net.4", "net.5"), ("net.8", None)]):
+        weight, bias = weights[f"{linear}.weight"], weights[f"{linear}.bias"]
+        if norm is not None:
+            scale = weights[f"{norm}.weight"] / torch.sqrt(weights[f"{norm}.running_var"] + 1e-5)
+            shift = weights[f"{norm}.bias"] - scale * weights[f"{norm}.running_mean"]
+            weight, bias = scale[:, None] * weight, scale * bias + shift
+        initializers += [
+            onnx.numpy_helper.from_array(weight.T.contiguous().numpy(), f"onnx::MatMul_{number}"),
+            onnx.numpy_helper.from_array(bias.numpy(), f"onnx::Add_{number}"),
+        ]
+        nodes += [
+            onnx.helper.make_node("MatMul", [flowing, f"onnx::MatMul_{number}"], [f"product_{number}"]),
+            onnx.helper.make_node("Add", [f"product_{number}", f"onnx::Add_{number}"], [f"sum_{number}"]),
+        ]
+        flowing = f"sum_{number}"
+        if norm is not None:
+            nodes.append(onnx.helper.make_node("Relu", [flowing], [f"relu_{number}"]))
+            flowing = f"relu_{number}"
+    graph = onnx.helper.make_graph(
+        nodes,
+        "folded",
+        [onnx.helper.make_tensor_value_info("features", onnx.TensorProto.FLOAT, ["batch", 10])],
+        [onnx.helper.make_tensor_value_info(flowing, onnx.TensorProto.FLOAT, ["batch", 2])],
+        initializers,
+    )
+    onnx.save(onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 18)]), path)
+
+
 def batchnorm_mlp(seed: int) -> dict[str, torch.Tensor]:
     spec = importlib.util.spec_from_file_location("own_models_for_class", MODELS)
     module = importlib.util.module_from_spec(spec)
@@ -177,6 +211,9 @@ def graded_class(tmp_path, day26_home, reference) -> Course:
     """A graded class's workspace, made by hand: each learner's submitted folder and grade record."""
     course = Course(ROOT, tmp_path / "course")
     ann = batchnorm_mlp(0)
+    ann["net.1.running_var"] = torch.rand(128) + 0.5  # as a trained model's: max's model.onnx folds these in
+    ann["net.1.weight"] = torch.rand(128) + 0.5
+    ann["net.5.running_var"] = torch.rand(64) + 0.5
     hidden_units = torch.randperm(128, generator=torch.Generator().manual_seed(5))
     ben = {f"model.{i}": value.clone() for i, value in enumerate(ann.values())}  # renamed
     ben["model.0"], ben["model.1"] = 3.0 * ann["net.0.weight"][hidden_units], 3.0 * ann["net.0.bias"][hidden_units]
@@ -188,6 +225,8 @@ def graded_class(tmp_path, day26_home, reference) -> Course:
     own_model(folders["cy"], batchnorm_mlp(1))  # trained apart: not a copy
     own_model(folders["dee"], stock, "StockMLP")  # the reference model, declared as her own
     own_model(folders["gus"], batchnorm_mlp(2))
+    own_model(folders["max"], batchnorm_mlp(3))  # his own weights declared, but ann's model.onnx:
+    folded_onnx(ann, folders["max"] / "artifacts" / "model.onnx")
     torch.save(StockMLP(), folders["gus"] / "artifacts" / "baseline.pth")  # a pickled whole model
     (folders["gus"] / "artifacts" / "model.onnx").write_bytes(b"not an ONNX model")
     for learner in ("eve", "fay", "kim", "lou"):  # the reference model: the seeded recipe's same files
@@ -209,18 +248,21 @@ def test_the_class_check_flags_copies_on_both_learners_and_nothing_honest(graded
     report = review_copies(graded_class)
     records = {learner: read_record(graded_class.record(learner)) for learner in CLASS}
     flagged = {learner for learner, record in records.items() if record.status == REVIEW}
-    assert flagged == {"ann", "ben", "dee", "kim", "lou"}, report.table()
+    assert flagged == FLAGGED, report.table()
     copy_of_ann = " ".join(records["ben"].reasons)
     assert "ann's weights" in copy_of_ann and "renamed, reordered, rescaled, changed a little" in copy_of_ann
     assert "ben's weights" in " ".join(records["ann"].reasons)
+    copy_in_onnx = " ".join(records["max"].reasons)
+    assert "(artifacts/model.onnx ~ week5/weights.pth) holds ann's weights: 100%" in copy_in_onnx
+    assert "renamed, rescaled" in copy_in_onnx
     assert "the tabular reference model's weights: 100%" in " ".join(records["dee"].reasons)
     assert "01_baseline.ipynb: byte for byte the same as kim's" in " ".join(records["lou"].reasons)
     assert records["ann"].reasons[-1] == "a note" and records["ann"].status_before_copies == GRADED
     assert report.expected == [
         "artifacts/baseline.pth is the same for 4 learners (eve, fay, kim, lou): both on the reference model, "
         "whose seeded recipe makes these files the same for everyone",
-        "week5/models.py is the same for 5 learners (ann, ben, cy, dee, gus): model code may be the course's "
-        "Week-5 template",
+        "week5/models.py is the same for 6 learners (ann, ben, cy, dee, gus and 1 more): model code may be the "
+        "course's Week-5 template",
     ]
     assert not any("00_start" in file for match in report.matches for pair in match.files for file in pair)
     assert not any("track.json" in file for match in report.matches for pair in match.files for file in pair)
@@ -237,10 +279,11 @@ def test_a_second_check_changes_nothing_and_a_resubmission_clears_the_flag(grade
     review_copies(graded_class)
     review_copies(graded_class)
     ann = read_record(graded_class.record("ann"))
-    assert len(ann.copy_reasons) == 1 and ann.reasons.count(ann.copy_reasons[0]) == 1
+    assert len(ann.copy_reasons) == 2 and all(ann.reasons.count(reason) == 1 for reason in ann.copy_reasons)
     ben = graded_class.folder("submitted", "ben")
     torch.save(batchnorm_mlp(7), ben / "week5" / "weights.pth")  # ben hands in a model of his own
     shutil.copy(ben / "week5" / "weights.pth", ben / "artifacts" / "baseline.pth")
+    shutil.rmtree(graded_class.folder("submitted", "max"))  # max's hand-in is no longer in the class
     review_copies(graded_class)
     ann = read_record(graded_class.record("ann"))
     assert ann.status == GRADED and ann.reasons == ["a note"] and not ann.copy_reasons
@@ -249,6 +292,6 @@ def test_a_second_check_changes_nothing_and_a_resubmission_clears_the_flag(grade
 def test_day26_copies_prints_the_matches_as_json(graded_class, capsys):
     assert main(["copies", "--root", str(ROOT), "--workspace", str(graded_class.workspace), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert set(report["flagged"]) == {"ann", "ben", "dee", "kim", "lou"}
+    assert set(report["flagged"]) == FLAGGED
     weights = [match for match in report["matches"] if match["kind"] == "same weights" and match["second"] == "ben"]
     assert weights[0]["similarity"] >= FLAG_SHARE and weights[0]["tensors"]
