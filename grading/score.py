@@ -49,7 +49,7 @@ VERIFIED_CELLS = (
     CellCheck("02-test-11", "02_quantization", "02-solution-10", contract.QUANTIZED_STATIC.file),
     CellCheck("03-test-6", "03_pruning", "03-solution-5", contract.PRUNED.file),
     CellCheck("04-test-6", "04_onnx", "04-solution-session", contract.ONNX_FP32.file),
-    CellCheck("05-test-5", "05_combined", "05-solution-structured", contract.COMBINED.file, ("file", "structure")),
+    CellCheck("05-test-5", "05_combined", "05-solution-4", contract.COMBINED.file, ("file", "structure")),
     CellCheck(
         "05-test-9", "05_combined", "05-solution-7", contract.COMBINED.file, ("file", "size", "accuracy", "speed")
     ),
