@@ -76,12 +76,27 @@ def _plot_section(course: Course, learner: str) -> str:
     return f'<img alt="your comparison plot" src="data:image/png;base64,{base64.b64encode(data).decode()}">'
 
 
+COPY_NOTICE = (
+    "Your hand-in matches another learner's (the grader's copy check). Your instructor reviews both "
+    "and will talk to you; the points above are not final until then."
+)
+
+
+def learner_facing_reasons(record: GradeRecord) -> list[str]:
+    """The record's reasons for the learner's page: the copy check's lines name the other learner
+    and their files, so the page says only that there is a match (the records and the grades CSV
+    keep the evidence for the instructor)."""
+    others = [reason for reason in record.reasons if reason not in record.copy_reasons]
+    return [COPY_NOTICE, *others] if record.copy_reasons else others
+
+
 def feedback_page(course: Course, record: GradeRecord) -> str:
     """The HTML page for one learner's record."""
     learner = record.learner
     parts = [f"<h1>Day 26 feedback: {escape(learner)}</h1>", f"<p>Status: <b>{escape(record.status)}</b></p>"]
-    if record.reasons:
-        parts.append("<ul>" + "".join(f"<li>{escape(reason)}</li>" for reason in record.reasons) + "</ul>")
+    reasons = learner_facing_reasons(record)
+    if reasons:
+        parts.append("<ul>" + "".join(f"<li>{escape(reason)}</li>" for reason in reasons) + "</ul>")
     if record.status != REFUSED:
         parts += [
             f"<h2>Autograded points: {record.points:g} / {record.max_points:g}</h2>",

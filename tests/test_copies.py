@@ -4,6 +4,8 @@ grading/copies.py)."""
 
 from __future__ import annotations
 
+import re
+
 import importlib.util
 import json
 import shutil
@@ -272,7 +274,9 @@ def test_the_class_check_flags_copies_on_both_learners_and_nothing_honest(graded
         "torch.save(model.state_dict(), path).",
         "gus: artifacts/model.onnx skipped in the copy check: model.onnx is not a readable ONNX model; export it again",
     ]
-    assert "possible copy" in feedback_page(graded_class, records["ben"])
+    page = feedback_page(graded_class, records["ben"])  # the learner's page: a match, never the other's name
+    assert "matches another learner" in page and not re.search(r"\bann\b", page)
+    assert records["ben"].copy_reasons and all(reason not in page for reason in records["ben"].copy_reasons)
 
 
 def test_a_second_check_changes_nothing_and_a_resubmission_clears_the_flag(graded_class):
