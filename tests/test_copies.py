@@ -4,10 +4,9 @@ grading/copies.py)."""
 
 from __future__ import annotations
 
-import re
-
 import importlib.util
 import json
+import re
 import shutil
 from pathlib import Path
 
