@@ -137,7 +137,9 @@ def _points_per_check(
     summary = f"{cell.artifact}: " + "; ".join(parts)
     if undecided:
         return None, f"{summary}; {earned:g} of {max_points:g} points are certain"
-    return earned, summary
+    if earned == max_points:
+        return earned, f"verified: {summary}"
+    return earned, f"partly verified, {earned:g} of {max_points:g} points: {summary}"
 
 
 def _with_the_notebooks_word(
