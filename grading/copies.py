@@ -27,7 +27,6 @@ verifier reports it to the learner).
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -37,10 +36,11 @@ import nbformat
 import numpy as np
 import onnx
 import torch
-from onnx import numpy_helper
 
 from grading.course import ASSIGNMENT
 from grading.fingerprint import TensorPrint, WeightsMatch, compare_models, model_prints
+from grading.intake import file_sha256
+from grading.own_baseline import float_initializers
 from grading.records import REFUSED, REVIEW, GradeRecord, read_records, write_record
 from grading.safety import UnsafeFile, checked_onnx, checked_submission_file
 from helpers import contract
@@ -50,7 +50,6 @@ from helpers.tracks import get_track
 from helpers.week5 import DECLARATION_FILE
 
 FLAG_SHARE = 0.5  # two models whose matched share of weights reaches this are flagged
-CHUNK = 1 << 20
 ALIKE_FOR_EVERYONE = {contract.TRACK_CHOICE.path(contract.ARTIFACTS_DIR).as_posix(), "00_start.ipynb"}
 WEIGHT_FILES = (contract.BASELINE.path(contract.ARTIFACTS_DIR), contract.ONNX_FP32.path(contract.ARTIFACTS_DIR))
 IDENTICAL, SAME_WEIGHTS = "identical bytes", "same weights"
@@ -156,14 +155,6 @@ class CopyReport:
 # --- reading the hand-ins ------------------------------------------------------------------
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _has_outputs(path: Path) -> bool:
     """Was the notebook run before it was handed in (any code cell with an output)?"""
     try:
@@ -195,13 +186,7 @@ def _state_arrays(state: dict) -> dict[str, np.ndarray]:
 
 def _onnx_arrays(path: Path) -> dict[str, np.ndarray]:
     """The floating-point initializers of an ONNX model, read as data."""
-    model = onnx.load(str(path))
-    arrays = {}
-    for tensor in model.graph.initializer:
-        values = numpy_helper.to_array(tensor)
-        if np.issubdtype(values.dtype, np.floating):
-            arrays[tensor.name] = values.astype(np.float64)
-    return arrays
+    return {name: values.astype(np.float64) for name, values in float_initializers(onnx.load(str(path))).items()}
 
 
 def _read_weights(folder: Path, relative: str) -> dict[str, np.ndarray]:
@@ -229,14 +214,14 @@ def read_hand_in(record: GradeRecord, folder: Path, notes: list[str]) -> HandIn:
     for path in _compared_files(folder, code, weights):
         relative = path.relative_to(folder).as_posix()
         if relative not in ALIKE_FOR_EVERYONE and path.name != DECLARATION_FILE.name:
-            hand_in.digests[relative] = _sha256(path)
+            hand_in.digests[relative] = file_sha256(path)
     if not own:
         return hand_in
     sources = [weights.relative_to(folder).as_posix()] if weights else []
     sources += [path.as_posix() for path in WEIGHT_FILES if (folder / path).is_file()]
     seen: set[str] = set()
     for relative in sources:
-        digest = hand_in.digests.get(relative) or _sha256(folder / relative)
+        digest = hand_in.digests.get(relative) or file_sha256(folder / relative)
         if digest in seen:  # baseline.pth saved from the declared weights: read once
             continue
         seen.add(digest)
@@ -255,7 +240,7 @@ def release_digests(root: Path) -> set[str]:
     """The sha256 of every file the release ships (``notebooks/day26``): handed in unchanged, those
     say nothing about who made what."""
     release = root / "notebooks" / ASSIGNMENT
-    return {_sha256(path) for path in release.rglob("*") if path.is_file()} if release.is_dir() else set()
+    return {file_sha256(path) for path in release.rglob("*") if path.is_file()} if release.is_dir() else set()
 
 
 # --- the matches -----------------------------------------------------------------------------

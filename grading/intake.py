@@ -39,7 +39,8 @@ class IntakeResult:
     files: dict[str, str] = field(default_factory=dict)
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """The sha256 of a file's bytes, as hex, read 1 MiB at a time."""
     digest = hashlib.sha256()
     with path.open("rb") as stream:
         for block in iter(lambda: stream.read(CHUNK), b""):
@@ -124,5 +125,7 @@ def intake(
     final = workspace / learner
     shutil.rmtree(final, ignore_errors=True)
     staging.rename(final)
-    files = {path.relative_to(final).as_posix(): _sha256(path) for path in sorted(final.rglob("*")) if path.is_file()}
+    files = {
+        path.relative_to(final).as_posix(): file_sha256(path) for path in sorted(final.rglob("*")) if path.is_file()
+    }
     return IntakeResult(learner, accepted=True, folder=final, files=files)

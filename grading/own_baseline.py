@@ -77,7 +77,8 @@ def _row_views(array: np.ndarray) -> list[np.ndarray]:
     return views
 
 
-def _float_initializers(model: onnx.ModelProto) -> dict[str, np.ndarray]:
+def float_initializers(model: onnx.ModelProto) -> dict[str, np.ndarray]:
+    """The floating-point initializers of an ONNX model by name, as float32 arrays."""
     tensors = {}
     for initializer in model.graph.initializer:
         array = numpy_helper.to_array(initializer)
@@ -105,7 +106,7 @@ def _scaled_match(weight: np.ndarray, exported: np.ndarray) -> bool:
 def compare_baseline_with_onnx(baseline: dict[str, torch.Tensor], model: onnx.ModelProto) -> BaselineFinding:
     """Check that ``model`` (a loaded model.onnx) holds the weights of ``baseline`` (baseline.pth's
     state_dict, loaded as data) and no padding; see the module's docstring for the rules."""
-    exported = _float_initializers(model)
+    exported = float_initializers(model)
     holders: dict[bytes, set[str]] = {}  # one row's bytes -> the initializers holding that row
     for name, array in exported.items():
         for view in _row_views(array):
