@@ -130,6 +130,23 @@ def test_onnx_export_is_one_file_with_dynamic_batch_and_matches_pytorch(tmp_path
     assert parity.same_prediction_fraction == 1.0
 
 
+class _FeaturesNet(torch.nn.Module):
+    """A learner's model whose forward argument is not called x."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.layers = torch.nn.Sequential(torch.nn.Linear(10, 16), torch.nn.ReLU(), torch.nn.Linear(16, 2))
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.layers(features)
+
+
+def test_export_keys_the_dynamic_batch_to_the_models_own_argument_name(tmp_path):
+    path = export_onnx(_FeaturesNet().eval(), torch.randn(2, 10), tmp_path / "model.onnx")
+    assert onnx.load(str(path)).graph.input[0].type.tensor_type.shape.dim[0].dim_param
+    assert run_session(open_session(path), torch.randn(7, 10)).shape == (7, 2)
+
+
 def test_parity_check_catches_a_wrong_export(tmp_path):
     model = StockMLP().eval()
     path = export_onnx(model, torch.randn(2, 10), tmp_path / "model.onnx")

@@ -6,12 +6,14 @@ tutorials (docs/design.md, "Measured facts"):
 - weights go to a second file ``model.onnx.data`` unless ``external_data=False``; we always
   write one self-contained file, so the file you copy is the whole model;
 - the batch dimension is made dynamic with ``dynamic_shapes`` keyed by the name of
-  ``forward()``'s argument (``x`` in our models), not with ``dynamic_axes``;
+  ``forward()``'s argument (``x`` in the reference models; a learner's may call it anything), not
+  with ``dynamic_axes``;
 - ``opset_version=11`` is no longer honoured (the exporter writes opset 18 or newer).
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
 import warnings
 from pathlib import Path
@@ -33,6 +35,7 @@ def export_onnx(model: nn.Module, example: torch.Tensor, path: str | Path) -> Pa
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     model = model.eval()
+    argument = next(iter(inspect.signature(model.forward).parameters))  # the learner names it
     registration_log = logging.getLogger(_REGISTRATION_LOGGER)
     previous_level = registration_log.level
     registration_log.setLevel(logging.ERROR)
@@ -52,7 +55,7 @@ def export_onnx(model: nn.Module, example: torch.Tensor, path: str | Path) -> Pa
                 str(path),
                 input_names=["x"],
                 output_names=["scores"],
-                dynamic_shapes={"x": {0: torch.export.Dim("batch")}},
+                dynamic_shapes={argument: {0: torch.export.Dim("batch")}},
                 external_data=False,
                 verbose=False,
             )
