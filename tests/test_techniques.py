@@ -130,6 +130,21 @@ def test_onnx_export_is_one_file_with_dynamic_batch_and_matches_pytorch(tmp_path
     assert parity.same_prediction_fraction == 1.0
 
 
+def test_unstructured_pruning_reaches_a_grus_weights_in_every_layer_and_direction():
+    class Reviews(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.words = torch.nn.Embedding(100, 16)
+            self.gru = torch.nn.GRU(16, 32, num_layers=2, bidirectional=True, batch_first=True)
+            self.head = torch.nn.Linear(64, 2)
+
+        def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+            return self.head(self.gru(self.words(tokens))[0].amax(dim=1))
+
+    report = sparsity(prune_l1_unstructured(Reviews().eval(), 0.5))
+    assert 0.49 < report.overall < 0.51  # before, only the head was pruned (0.1 % of a GRU model)
+
+
 class _FeaturesNet(torch.nn.Module):
     """A learner's model whose forward argument is not called x."""
 

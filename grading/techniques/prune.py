@@ -20,12 +20,12 @@ PRUNABLE_LAYERS = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
 
 
 def _prunable_parameters(model: nn.Module) -> list[tuple[nn.Module, str]]:
-    """``(layer, parameter name)`` for every Conv/Linear weight and LSTM weight matrix."""
+    """``(layer, parameter name)`` for every Conv/Linear weight and recurrent (LSTM, GRU) weight matrix."""
     targets: list[tuple[nn.Module, str]] = []
     for module in model.modules():
         if isinstance(module, PRUNABLE_LAYERS):
             targets.append((module, "weight"))
-        elif isinstance(module, nn.LSTM):
+        elif isinstance(module, nn.RNNBase):  # LSTM, GRU, RNN: every layer and direction
             targets += [(module, name) for name in module._flat_weights_names if name.startswith("weight")]
     return targets
 
