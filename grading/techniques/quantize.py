@@ -35,10 +35,24 @@ from helpers.data import Dataset
 from helpers.int8_state import dynamic_int8_form
 
 
+def dynamic_int8_layer_names(model: nn.Module) -> set[str]:
+    """Names of the Linear, LSTM and GRU layers to convert, as notebook 02 chooses them: not those
+    inside an ``nn.TransformerEncoderLayer``, whose fused fast path reads their FP32 weights and
+    fails on INT8 ones ("'function' object has no attribute 'device'")."""
+    fused_blocks = [block for block in model.modules() if isinstance(block, nn.TransformerEncoderLayer)]
+    inside_fused = {id(layer) for block in fused_blocks for layer in block.modules()}
+    return {
+        name
+        for name, layer in model.named_modules()
+        if isinstance(layer, nn.Linear | nn.LSTM | nn.GRU) and id(layer) not in inside_fused
+    }
+
+
 def torch_dynamic_int8(model: nn.Module) -> nn.Module:
-    """A copy of ``model`` with its Linear and LSTM layers in dynamic INT8 (PyTorch eager): the
-    same conversion the loader of INT8 artifacts uses (:func:`helpers.int8_state.dynamic_int8_form`)."""
-    return dynamic_int8_form(model)
+    """A copy of ``model`` with its Linear, LSTM and GRU layers in dynamic INT8 (PyTorch eager),
+    those of Transformer encoder layers left FP32: the same conversion the loader of INT8
+    artifacts uses (:func:`helpers.int8_state.dynamic_int8_form`)."""
+    return dynamic_int8_form(model, dynamic_int8_layer_names(model))
 
 
 def _prepare_for_quantization(source: Path, work_dir: Path) -> Path:
