@@ -25,7 +25,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from playwright.sync_api import expect
 from jupyter_browser import (
     ENABLE_HINT,
     Screenshots,
@@ -45,6 +44,7 @@ from jupyter_browser import (
     type_into_cell,
     wait_for_lab,
 )
+from playwright.sync_api import expect
 
 from grading.bundle import build_bundle
 from grading.samples import SAMPLE_CLASS_POINTS, sample_class
