@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from grading.techniques.export import export_onnx
+from grading.techniques.export import export_onnx, strip_exporter_notes
 from grading.techniques.prune import prune_channels, prune_l1_unstructured, prune_recurrent_units
 from grading.techniques.quantize import RECURRENT_KEPT_FP32, ort_dynamic_int8, ort_static_int8, torch_dynamic_int8
 from helpers import contract
@@ -197,6 +197,7 @@ def _combined(run: _Run, train_data: Dataset, calibration: Dataset) -> VariantRe
     train(smaller, train_data, recipe.fine_tune, seed=1)
     fp32_path = export_onnx(smaller, run.track.example_batch(), run.out_dir / "optimized_fp32.onnx")
     how = _int8_in_onnx_runtime(run.track, smaller, fp32_path, contract.COMBINED.path(run.out_dir), calibration, True)
+    strip_exporter_notes(contract.COMBINED.path(run.out_dir))
     fp32_path.unlink()
     structure = "recurrent units" if _has(run.baseline, nn.LSTM, nn.GRU) else "channels"
     description = f"{structure} pruned {recipe.prune_amount:.0%}, fine-tuned, ONNX, {how}"

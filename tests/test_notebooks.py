@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import nbformat
+import onnx
 import pytest
 from nbgrader import utils
 from nbgrader.preprocessors import Execute
@@ -190,6 +191,9 @@ def test_every_solution_notebook_passes_its_tests(day26_home, tmp_path, monkeypa
     for artifact in ("quantized_dynamic.pth", "pruned.pth", "model.onnx", "optimized.onnx", "results.json",
                      "comparison.png"):  # fmt: skip
         assert (workdir / "artifacts" / artifact).is_file(), artifact
+    # The exporter's notes (stack traces with this machine's paths) are stripped from the shipped model.
+    shipped = onnx.load(str(workdir / "artifacts" / "optimized.onnx"))
+    assert not [node.name for node in shipped.graph.node if node.metadata_props]
     # The pruning sweep keeps its own files: the graded pruned.pth is still the 30 % model.
     assert len(list((workdir / "experiments" / "pruning_sweep").glob("*.pth"))) == 8
     graded = load_into(TRACKS[track].build_model, workdir / "artifacts" / "pruned.pth")

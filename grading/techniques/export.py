@@ -63,3 +63,19 @@ def export_onnx(model: nn.Module, example: torch.Tensor, path: str | Path) -> Pa
         registration_log.setLevel(previous_level)
     onnx.checker.check_model(str(path))
     return path
+
+
+def strip_exporter_notes(path: str | Path) -> Path:
+    """Remove the notes the exporter writes on every node of ``path`` (in place) and return it.
+
+    ``torch.onnx.export`` records, per node, the Python stack trace (with the file paths of the
+    machine that exported it), the module path and the FX node it came from: about 1 KB per node.
+    ONNX Runtime never reads them. In a large CNN they are a rounding error of the file; in a small
+    Transformer they were half of its INT8 file (docs/design.md, "Export").
+    """
+    path = Path(path)
+    model = onnx.load(str(path))
+    for node in model.graph.node:
+        del node.metadata_props[:]
+    onnx.save(model, str(path))
+    return path
