@@ -35,17 +35,24 @@ def _cell_seconds(cell: nbformat.NotebookNode) -> float | None:
     return (datetime.fromisoformat(ended) - datetime.fromisoformat(started)).total_seconds()
 
 
-def main() -> None:
-    track = sys.argv[1] if len(sys.argv) > 1 else "images"
-    work = Path(tempfile.mkdtemp(prefix=f"day26-grade-reference-{track}-"))
-    hand_in(work / "class" / "reference", notebooks_of(ROOT / "solutions" / "day26", {"00-solution-3": choose(track)}))
+def autograde_alone(work: Path, learner: str) -> tuple[dict, dict]:
+    """Grade the one learner folder in ``work / "class"`` with ``day26 autograde`` and one worker, the
+    course root this repository and the workspace ``work / "course"``; return the learner's outcome
+    line and grade record. Exits with autograde's error when it fails."""
     command = [sys.executable, "-m", "grading.cli", "autograde", str(work / "class"), "--root", str(ROOT)]
     command += ["--workspace", str(work / "course"), "--workers", "1", "--json"]
     graded = subprocess.run(command, capture_output=True, text=True, check=False)
     if graded.returncode != 0:
         sys.exit(f"day26 autograde failed: {graded.stderr[-2000:]}")
-    outcome = json.loads(graded.stdout)[0]
-    record = json.loads((work / "course" / "records" / "reference.json").read_text())
+    record = json.loads((work / "course" / "records" / f"{learner}.json").read_text())
+    return json.loads(graded.stdout)[0], record
+
+
+def main() -> None:
+    track = sys.argv[1] if len(sys.argv) > 1 else "images"
+    work = Path(tempfile.mkdtemp(prefix=f"day26-grade-reference-{track}-"))
+    hand_in(work / "class" / "reference", notebooks_of(ROOT / "solutions" / "day26", {"00-solution-3": choose(track)}))
+    outcome, record = autograde_alone(work, "reference")
     points = f"{outcome['points']:g}/{outcome['max_points']:g}"
     print(f"{track}: {outcome['status']}, {points} in {outcome['seconds']:.0f} s")
     print("  stages: " + ", ".join(f"{stage} {seconds:.1f} s" for stage, seconds in record["stage_seconds"].items()))

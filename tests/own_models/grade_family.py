@@ -10,8 +10,6 @@ Nothing in the repository is written; the folder it works in is printed.
 
 from __future__ import annotations
 
-import json
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -20,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 import nbformat  # noqa: E402
+from benchmarks.grade_reference import autograde_alone  # noqa: E402
 from own_models.run_family import trained_learner_folder  # noqa: E402
 from test_own_model import FAMILIES  # noqa: E402
 
@@ -33,13 +32,7 @@ def main() -> None:
     chosen = {"00-solution-3": choose(FAMILIES[class_name])}
     for name, notebook in notebooks_of(ROOT / "solutions" / "day26", chosen).items():
         nbformat.write(notebook, folder / name)
-    command = [sys.executable, "-m", "grading.cli", "autograde", str(work / "class"), "--root", str(ROOT)]
-    command += ["--workspace", str(work / "course"), "--workers", "1", "--json"]
-    graded = subprocess.run(command, capture_output=True, text=True, check=False)
-    if graded.returncode != 0:
-        sys.exit(f"day26 autograde failed: {graded.stderr[-2000:]}")
-    outcome = json.loads(graded.stdout)[0]
-    record = json.loads((work / "course" / "records" / f"{class_name}.json").read_text())
+    outcome, record = autograde_alone(work, class_name)
     points = f"{outcome['points']:g}/{outcome['max_points']:g}"
     print(f"{class_name}: {outcome['status']}, {points} in {outcome['seconds']:.0f} s")
     for check in record["verdict"]["checks"]:
