@@ -54,6 +54,22 @@ def test_the_release_notebooks_import_nothing_of_the_instructor_package():
                 assert "grading" not in cell.source, f"{notebook.name}: {cell.source[:80]}"
 
 
+def test_no_code_cell_of_a_solution_notebook_imports_the_same_thing_twice():
+    import nbformat
+
+    for notebook in sorted((ROOT / "solutions" / "day26").glob("*.ipynb")):
+        for cell in nbformat.read(notebook, as_version=4).cells:
+            if cell.cell_type != "code" or cell.source.lstrip().startswith("%"):
+                continue
+            imports = [
+                ast.dump(node)
+                for node in ast.walk(ast.parse(cell.source))
+                if isinstance(node, ast.Import | ast.ImportFrom)
+            ]
+            repeated = sorted({line for line in imports if imports.count(line) > 1})
+            assert not repeated, f"{notebook.name}: a cell repeats an import: {cell.source[:120]}"
+
+
 def _unpacked_bundle(tmp_path: Path) -> Path:
     with zipfile.ZipFile(build_bundle(ROOT, tmp_path / "bundle.zip")) as bundle:
         bundle.extractall(tmp_path)
