@@ -21,7 +21,7 @@ from helpers import contract
 from helpers.data import Dataset
 from helpers.errors import Day26Error, show_errors_in_one_line
 from helpers.reference import ready_model
-from helpers.report import records_by_variant
+from helpers.report import VariantResult, records_by_variant
 from helpers.targets import Judgement, Threshold, judge, threshold_for
 from helpers.tracks import Track, get_track, with_own_model
 from helpers.week5 import read_declaration
@@ -154,16 +154,23 @@ def targets_text(track: Track, artifact: contract.Artifact) -> str:
     return f"{track.name} targets for {artifact.file}: " + ", ".join(parts)
 
 
+def recorded(variant: str, results: str | Path = RESULTS) -> VariantResult:
+    """The figures recorded for ``variant`` (e.g. ``contract.BASELINE.variant``) in ``results``.
+
+    Raises a one-line :class:`Day26Error` naming the notebook to run when there is no such record.
+    """
+    records = records_by_variant(results)
+    if variant not in records:
+        raise Day26Error(f"{results}: no '{variant}' record yet. Run the notebook {_maker(variant)} first.")
+    return records[variant]
+
+
 def judge_recorded(track: Track, artifact: contract.Artifact, results: str | Path = RESULTS) -> list[Judgement]:
     """Your recorded figures of ``artifact`` against its targets (see :func:`helpers.targets.judge`).
 
     Sizes and speed are against the recorded baseline; accuracy change in points against it.
     """
-    records = records_by_variant(results)
-    for needed in (contract.BASELINE.variant, artifact.variant):
-        if needed not in records:
-            raise Day26Error(f"{results}: no '{needed}' record yet. Run the notebook {_maker(needed)} first.")
-    base, mine = records[contract.BASELINE.variant], records[artifact.variant]
+    base, mine = recorded(contract.BASELINE.variant, results), recorded(artifact.variant, results)
     return judge(
         targets_of(track, artifact),
         size_reduction=base.size_bytes / mine.size_bytes,
