@@ -36,7 +36,12 @@ def main(argv: list[str] | None = None) -> None:
     kernel_ahead.start("python3", str(folder), [])
     from grading.nbgrader_run import execute_notebooks  # nbgrader loads while the first kernel starts
 
-    execute_notebooks(args.root, args.workspace, args.gradebook, args.learner, args.notebook, args.seconds, args.report)
+    try:
+        execute_notebooks(
+            args.root, args.workspace, args.gradebook, args.learner, args.notebook, args.seconds, args.report
+        )
+    finally:
+        kernel_ahead.discard()  # one no notebook took (the last notebooks failed before they ran)
     sys.exit(0)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
@@ -33,25 +34,37 @@ class KernelAhead:
         self.notebooks_left = 0  # notebooks after the current one: no kernel is started after the last
 
     def start(self, kernel_name: str, folder: str, extra_arguments: list[str]) -> None:
+        self.discard()
         if self.notebooks_left <= 0:
             return
         manager = AsyncKernelManager(kernel_name=kernel_name)
         arguments = [*extra_arguments, "--HistoryManager.hist_file=:memory:"]
         arguments.append(f"--IPKernelApp.exec_files={WARM_UP_FILE}")
         environment = {**os.environ, "NBGRADER_EXECUTION": "autograde"}
-        run_sync(manager.start_kernel)(extra_arguments=arguments, cwd=folder, env=environment)
+        try:
+            run_sync(manager.start_kernel)(extra_arguments=arguments, cwd=folder, env=environment)
+        except Exception as error:  # the notebook then starts its kernel when its turn comes, as nbgrader does
+            print(f"could not start the next notebook's kernel ahead: {error}", file=sys.stderr)
+            return
         self.manager, self.folder = manager, folder
 
     def take(self, kernel_name: str, folder: str) -> AsyncKernelManager | None:
-        manager, self.manager = self.manager, None
+        manager = self.manager
         if manager is None:
             return None
         same_folder = self.folder is not None and Path(self.folder).resolve() == Path(folder).resolve()
         if manager.kernel_name == kernel_name and same_folder and run_sync(manager.is_alive)():
+            self.manager = None
             return manager
-        with contextlib.suppress(Exception):  # a kernel the watchdog killed, or one that does not fit
-            run_sync(manager.shutdown_kernel)(now=True)
+        self.discard()  # a kernel the watchdog killed, or one that does not fit
         return None
+
+    def discard(self) -> None:
+        """Stop the kernel started ahead, if no notebook took it."""
+        manager, self.manager = self.manager, None
+        if manager is not None:
+            with contextlib.suppress(Exception):
+                run_sync(manager.shutdown_kernel)(now=True)
 
 
 kernel_ahead = KernelAhead()

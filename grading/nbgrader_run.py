@@ -100,6 +100,10 @@ def execute_notebooks(
     # A notebook's kernel is done once its last cell has replied (every output is in by then): stop it
     # at once instead of waiting for the process to wind down, 1 to 3 s per notebook with torch loaded.
     config.Execute.shutdown_kernel = "immediate"
+    # After a cell's reply, nbclient waits this long for the kernel's last messages (its outputs and
+    # "idle"), and nbgrader fails the notebook when they are late. nbclient's 4 s proved too short with
+    # two hand-ins graded side by side on 2 cores, each with a kernel starting ahead.
+    config.Execute.iopub_timeout = 30
     config.Autograde.autograde_preprocessors = [
         NotebookDeadline,
         IgnorePattern,
