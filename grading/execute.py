@@ -2,8 +2,8 @@
 
 ``python -m grading.execute`` autogrades one learner's notebooks with nbgrader, one notebook at a time
 (``grading/nbgrader_run.py``), and writes a small JSON report after every notebook, so the grader
-knows how far a killed run got. The kernel of the first notebook is started before nbgrader is even
-loaded (``grading/kernel_ahead.py``): loading nbgrader takes about 5 s, which the kernel spends
+knows how far a killed run got. The kernels of the first two notebooks are started before nbgrader
+is even loaded (``grading/kernel_ahead.py``): loading nbgrader takes about 5 s, which the kernels spend
 importing the day's libraries.
 
 The grader (``grading.autograde``) reads the report and the executed notebooks, and copies the
@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> None:
     folder = args.workspace / "autograded" / args.learner / ASSIGNMENT  # where nbgrader runs them
     folder.mkdir(parents=True, exist_ok=True)
     kernel_ahead.notebooks_left = len(args.notebook)
-    kernel_ahead.start("python3", str(folder), [])
+    kernel_ahead.start("python3", str(folder), [], ahead=2)  # the first notebook's kernel and the second's
     from grading.nbgrader_run import execute_notebooks  # nbgrader loads while the first kernel starts
 
     try:

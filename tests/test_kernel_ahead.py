@@ -52,14 +52,37 @@ def test_a_kernel_that_does_not_fit_or_cannot_start_is_not_used(tmp_path, capfd)
     ahead = KernelAhead()
     ahead.notebooks_left = 2
     ahead.start("python3", str(tmp_path), [])
-    assert ahead.manager is not None
+    assert len(ahead.waiting) == 1
     assert ahead.take("python3", str(tmp_path / "elsewhere")) is None  # another folder: stopped, not used
-    assert ahead.manager is None
+    assert ahead.waiting == []
 
-    ahead.start("no-such-kernel", str(tmp_path), [])  # the notebook then starts its own kernel
-    assert ahead.manager is None and ahead.take("no-such-kernel", str(tmp_path)) is None
+    ahead.start("no-such-kernel", str(tmp_path), [], ahead=2)  # the notebook then starts its own kernel
+    assert ahead.waiting == [] and ahead.take("no-such-kernel", str(tmp_path)) is None
     assert "could not start the next notebook's kernel ahead" in capfd.readouterr().err
 
     ahead.notebooks_left = 0  # after the last notebook nothing is started
     ahead.start("python3", str(tmp_path), [])
-    assert ahead.manager is None
+    assert ahead.waiting == []
+
+
+def test_kernels_started_two_ahead_are_taken_in_order_and_never_outnumber_the_notebooks(tmp_path):
+    ahead = KernelAhead()
+    ahead.notebooks_left = 1  # one notebook left: one kernel, however many are asked for
+    ahead.start("python3", str(tmp_path), [], ahead=2)
+    assert len(ahead.waiting) == 1
+    ahead.discard()
+    assert ahead.waiting == []
+
+    ahead.notebooks_left = 3
+    ahead.start("python3", str(tmp_path), [], ahead=2)
+    first, second = (manager for manager, _ in ahead.waiting)
+    try:
+        assert ahead.take("python3", str(tmp_path)) is first
+        ahead.notebooks_left = 2
+        ahead.start("python3", str(tmp_path), [])  # one still waits: nothing more is started
+        assert [manager for manager, _ in ahead.waiting] == [second]
+        run_sync(second.shutdown_kernel)(now=True)  # the next one died (the watchdog killed it)
+        assert ahead.take("python3", str(tmp_path)) is None and ahead.waiting == []
+    finally:
+        run_sync(first.shutdown_kernel)(now=True)
+        ahead.discard()
