@@ -165,6 +165,20 @@ def recorded(variant: str, results: str | Path = RESULTS) -> VariantResult:
     return records[variant]
 
 
+def recipes_to_grade(
+    recipes: dict[str, tuple[float, int]], results: str | Path = RESULTS
+) -> dict[str, tuple[float, int]]:
+    """The recipes of notebook 05 that nbgrader's autograder runs: the one you chose when you ran the
+    notebook yourself (its name is recorded with the combined model in ``results``), so that your
+    choice is what is graded and grading fine-tunes once; every one of ``recipes`` when no choice is
+    recorded, or when the recorded name is no longer one of them."""
+    record = records_by_variant(results).get(contract.COMBINED.variant)
+    chosen = record.extra.get("recipe") if record is not None else None
+    if isinstance(chosen, str) and chosen in recipes:
+        return {chosen: recipes[chosen]}
+    return dict(recipes)
+
+
 def judge_recorded(track: Track, artifact: contract.Artifact, results: str | Path = RESULTS) -> list[Judgement]:
     """Your recorded figures of ``artifact`` against its targets (see :func:`helpers.targets.judge`).
 

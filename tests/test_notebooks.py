@@ -22,6 +22,7 @@ from grading.course import course_config
 from grading.release import build_release
 from helpers.artifacts import load_into
 from helpers.measure import sparsity
+from helpers.report import records_by_variant
 from helpers.tracks import TRACKS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -195,6 +196,10 @@ def test_every_solution_notebook_passes_its_tests(day26_home, tmp_path, monkeypa
     # The exporter's notes (stack traces with this machine's paths) are stripped from the shipped model.
     shipped = onnx.load(str(workdir / "artifacts" / "optimized.onnx"))
     assert not [node.name for node in shipped.graph.node if node.metadata_props]
+    # The chosen recipe is recorded with the combined model: the grader runs that one only.
+    chosen = records_by_variant(workdir / "artifacts" / "results.json")["combined"].extra.get("recipe")
+    assert chosen in ("lighter", "suggested"), chosen
+    logging.getLogger("day26").warning("%s: notebook 05 chose the %r recipe", track, chosen)
     # The pruning sweep keeps its own files: the graded pruned.pth is still the 30 % model.
     assert len(list((workdir / "experiments" / "pruning_sweep").glob("*.pth"))) == 8
     graded = load_into(TRACKS[track].build_model, workdir / "artifacts" / "pruned.pth")

@@ -2,7 +2,12 @@
 in unexecuted and graded by ``day26 autograde`` alone (one worker), as the grader grades a learner.
 Prints the points, the grade record's seconds per stage, each notebook's seconds and its slowest cells.
 
-    DAY26_HOME=$PWD/.day26 .venv/bin/python tests/benchmarks/grade_reference.py images
+    DAY26_HOME=$PWD/.day26 .venv/bin/python tests/benchmarks/grade_reference.py images [--as-run]
+
+Handed in unexecuted, the folder has no record of the recipe notebook 05 chose, so the grader runs every
+recipe. ``--as-run`` then hands the notebooks in again with the artifacts/ folder that first grading
+made, as a learner's folder is after running the notebooks (results.json names the chosen recipe, and
+the grader runs that one only), and prints that grading too.
 
 Run it from a clone (``git clone . /tmp/c && cd /tmp/c``): autograding with this repository as the
 course root rebuilds its release notebooks. Nothing else in the repository is written; the folder it
@@ -36,27 +41,26 @@ def _cell_seconds(cell: nbformat.NotebookNode) -> float | None:
 
 
 def autograde_alone(work: Path, learner: str) -> tuple[dict, dict]:
-    """Grade the one learner folder in ``work / "class"`` with ``day26 autograde`` and one worker, the
-    course root this repository and the workspace ``work / "course"``; return the learner's outcome
-    line and grade record. Exits with autograde's error when it fails."""
+    """Grade the learner folders in ``work / "class"`` with ``day26 autograde`` and one worker (those
+    graded before and unchanged are skipped), the course root this repository and the workspace
+    ``work / "course"``; return ``learner``'s outcome line and grade record. Exits with autograde's
+    error when it fails."""
     command = [sys.executable, "-m", "grading.cli", "autograde", str(work / "class"), "--root", str(ROOT)]
     command += ["--workspace", str(work / "course"), "--workers", "1", "--json"]
     graded = subprocess.run(command, capture_output=True, text=True, check=False)
     if graded.returncode != 0:
         sys.exit(f"day26 autograde failed: {graded.stderr[-2000:]}")
     record = json.loads((work / "course" / "records" / f"{learner}.json").read_text())
-    return json.loads(graded.stdout)[0], record
+    [outcome] = [line for line in json.loads(graded.stdout) if line["learner"] == learner]
+    return outcome, record
 
 
-def main() -> None:
-    track = sys.argv[1] if len(sys.argv) > 1 else "images"
-    work = Path(tempfile.mkdtemp(prefix=f"day26-grade-reference-{track}-"))
-    hand_in(work / "class" / "reference", notebooks_of(ROOT / "solutions" / "day26", {"00-solution-3": choose(track)}))
-    outcome, record = autograde_alone(work, "reference")
+def report(track: str, work: Path, learner: str, outcome: dict, record: dict) -> None:
+    """Print one grading: points, seconds per stage, each notebook's cells and the checks not passed."""
     points = f"{outcome['points']:g}/{outcome['max_points']:g}"
-    print(f"{track}: {outcome['status']}, {points} in {outcome['seconds']:.0f} s")
+    print(f"{track} ({learner}): {outcome['status']}, {points} in {outcome['seconds']:.0f} s")
     print("  stages: " + ", ".join(f"{stage} {seconds:.1f} s" for stage, seconds in record["stage_seconds"].items()))
-    for path in sorted((work / "course" / "autograded" / "reference").glob("*/*.ipynb")):
+    for path in sorted((work / "course" / "autograded" / learner).glob("*/*.ipynb")):
         cells = []
         for cell in nbformat.read(path, as_version=4).cells:
             seconds = _cell_seconds(cell) if cell.cell_type == "code" else None
@@ -68,6 +72,20 @@ def main() -> None:
         if check["status"] != "pass":
             where = f"{check['artifact']} {check['name']}"
             print(f"  {check['status']}: {where} {check['measured']} {check['reason'][:80]}")
+
+
+def main() -> None:
+    track = next((argument for argument in sys.argv[1:] if not argument.startswith("--")), "images")
+    work = Path(tempfile.mkdtemp(prefix=f"day26-grade-reference-{track}-"))
+    notebooks = notebooks_of(ROOT / "solutions" / "day26", {"00-solution-3": choose(track)})
+    hand_in(work / "class" / "reference", notebooks)
+    outcome, record = autograde_alone(work, "reference")
+    report(track, work, "reference", outcome, record)
+    if "--as-run" in sys.argv:
+        ran = work / "course" / "autograded" / "reference" / "day26" / "artifacts"
+        hand_in(work / "class" / "as-run", notebooks, artifacts=ran)
+        outcome, record = autograde_alone(work, "as-run")
+        report(track, work, "as-run", outcome, record)
     print(f"(in {work})")
 
 
