@@ -37,15 +37,18 @@ def test_a_kernel_started_ahead_is_warm_binds_no_name_and_runs_where_the_noteboo
             manager,
             "import os, sys\n"
             "print('torch' in sys.modules, 'onnxruntime' in sys.modules)\n"
-            "print('torch' in dir(), 'importlib' in dir(), '_module' in dir())\n"
-            "print(os.getcwd(), os.environ.get('NBGRADER_EXECUTION'))\n",
+            "print('torch' in dir(), 'importlib' in dir(), '_start_warm_up' in dir())\n"
+            "print(os.getcwd(), os.environ.get('NBGRADER_EXECUTION'))\n"
+            "import threading\n"
+            "print([t.name for t in threading.enumerate() if 'warm' in t.name])\n",
         )
     finally:
         run_sync(manager.shutdown_kernel)(now=True)
-    loaded, bound, where = printed.splitlines()
+    loaded, bound, where, warming = printed.splitlines()
     assert loaded == "True True", "the warm-up imports the day's libraries"
     assert bound == "False False False", "the warm-up leaves the notebook's namespace as a fresh kernel's"
     assert where == f"{tmp_path} autograde"
+    assert warming == "[]", "the first cell runs once the warm-up thread has ended"
 
 
 def test_a_kernel_that_does_not_fit_or_cannot_start_is_not_used(tmp_path, capfd):
