@@ -42,7 +42,7 @@ def _start_warm_up() -> None:
         "torch_pruning",
         "matplotlib.figure",
     )
-    cores = len(os.sched_getaffinity(0))
+    cores = os.cpu_count() or 1  # the CPUs /proc/stat counts (the machine's, whatever this process may use)
     idle_cores_needed = 0.6  # cores left idle by every other process, over the last look
     look_seconds = 0.1
     notebook_started = threading.Event()
