@@ -24,6 +24,7 @@ measure what you made. One module per job, so you can read each on its own:
 - ``int8_state``  saving and loading a PyTorch INT8 model's weights safely
 - ``quantization_error``  the error INT8 puts into each layer's weights (dB)
 - ``compression`` what the zeros of a pruned model save once compressed (gzip, INT8 + gzip)
+- ``rnn_export``  exporting an LSTM or GRU in seconds: its time steps traced as one loop
 - ``parity``      does the ONNX model compute what the PyTorch model computes?
 - ``captured``    what a library prints inside a block, shown as a line instead of a red wall
 - ``plots``       the pruning sweep, the sensitivity scan, saving figures
