@@ -177,19 +177,9 @@ def _copy_notebooks(source: Path, target: Path) -> Path:
     return target
 
 
-@pytest.mark.parametrize("track", sorted(TRACKS))
-def test_every_solution_notebook_passes_its_tests(day26_home, tmp_path, monkeypatch, track):
-    """nbgrader validate, through its Python API, on each notebook in order (they share artifacts/)."""
-    monkeypatch.setenv("DAY26_TRACK", track)
-    workdir = _copy_notebooks(SOLUTIONS, tmp_path / "learner")
-    validator = _validator(tmp_path / "course")
-    seconds = {}
-    for name in NOTEBOOKS:
-        started = time.perf_counter()
-        result = validator.validate(str(workdir / name))
-        seconds[name] = round(time.perf_counter() - started, 1)
-        assert result == {}, f"{track} {name}: {json.dumps(result, indent=1)[:3000]}"
-    logging.getLogger("day26").warning("%s notebooks: %s s in all, %s", track, round(sum(seconds.values())), seconds)
+def _assert_the_days_artifacts(workdir: Path, track: str) -> None:
+    """What a solved workbook leaves in ``workdir``: every graded artifact, the shipped model without
+    the exporter's notes, the recorded recipe, and the sweep's files beside the graded pruned.pth."""
     for artifact in ("quantized_dynamic.pth", "pruned.pth", "model.onnx", "optimized.onnx", "results.json",
                      "comparison.png"):  # fmt: skip
         assert (workdir / "artifacts" / artifact).is_file(), artifact
@@ -206,6 +196,23 @@ def test_every_solution_notebook_passes_its_tests(day26_home, tmp_path, monkeypa
     assert 0.29 <= sparsity(graded).overall < 0.31
 
 
+# images: test_no_cell_of_a_solved_notebook_writes_to_stderr_or_fails runs its workbook, and fails on any error.
+@pytest.mark.parametrize("track", sorted(set(TRACKS) - {"images"}))
+def test_every_solution_notebook_passes_its_tests(day26_home, tmp_path, monkeypatch, track):
+    """nbgrader validate, through its Python API, on each notebook in order (they share artifacts/)."""
+    monkeypatch.setenv("DAY26_TRACK", track)
+    workdir = _copy_notebooks(SOLUTIONS, tmp_path / "learner")
+    validator = _validator(tmp_path / "course")
+    seconds = {}
+    for name in NOTEBOOKS:
+        started = time.perf_counter()
+        result = validator.validate(str(workdir / name))
+        seconds[name] = round(time.perf_counter() - started, 1)
+        assert result == {}, f"{track} {name}: {json.dumps(result, indent=1)[:3000]}"
+    logging.getLogger("day26").warning("%s notebooks: %s s in all, %s", track, round(sum(seconds.values())), seconds)
+    _assert_the_days_artifacts(workdir, track)
+
+
 def test_the_release_fails_its_tests_until_answered(day26_home, tmp_path, monkeypatch):
     monkeypatch.setenv("DAY26_TRACK", "images")
     workdir = _copy_notebooks(RELEASE, tmp_path / "learner")
@@ -216,15 +223,19 @@ def test_the_release_fails_its_tests_until_answered(day26_home, tmp_path, monkey
 
 
 def test_no_cell_of_a_solved_notebook_writes_to_stderr_or_fails(day26_home, tmp_path, monkeypatch):
-    """Warnings are handled where they arise: a learner sees no red noise (images: the most libraries)."""
+    """Warnings are handled where they arise: a learner sees no red noise (images: the most libraries).
+    The same run is the images track's check that every solution notebook passes its tests: a failing
+    test cell leaves an error output, and any error output fails here."""
     monkeypatch.setenv("DAY26_TRACK", "images")
     workdir = _copy_notebooks(SOLUTIONS, tmp_path / "learner")
     config = course_config(ROOT, tmp_path / "course")
-    seen = set()
+    seen, seconds = set(), {}
     for name in NOTEBOOKS:
         notebook = _read(workdir / name)
+        started = time.perf_counter()
         with utils.chdir(str(workdir)):
             executed, _ = Execute(config=config).preprocess(notebook, {})
+        seconds[name] = round(time.perf_counter() - started, 1)
         for index, cell in enumerate(executed.cells):
             for output in cell.get("outputs", []):
                 noisy = output.output_type == "error" or (output.output_type == "stream" and output.name == "stderr")
@@ -236,6 +247,8 @@ def test_no_cell_of_a_solved_notebook_writes_to_stderr_or_fails(day26_home, tmp_
                     assert re.search(consequence, shown), f"{name} {grade_id} does not show {consequence!r}: {shown}"
                 seen.add(grade_id)
     assert seen == set(TRAP_CONSEQUENCES), f"trap cells not found: {set(TRAP_CONSEQUENCES) - seen}"
+    logging.getLogger("day26").warning("images notebooks: %s s in all, %s", round(sum(seconds.values())), seconds)
+    _assert_the_days_artifacts(workdir, "images")
 
 
 def test_the_learner_bundle_holds_the_release_and_nothing_of_the_grader(tmp_path):
