@@ -25,6 +25,16 @@ def open_session(
     no spinning, and every graph optimization on by default: quantized QDQ models need level
     ALL to run as INT8 kernels (notebook 02 shows what a lower ``optimization_level`` costs)."""
     size_on_disk(path)  # checks the file and every file it references exist, with a clear message
+    options = session_options(threads, optimization_level)
+    return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+
+
+def session_options(
+    threads: int = 1,
+    optimization_level: ort.GraphOptimizationLevel = ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
+) -> ort.SessionOptions:
+    """The options :func:`open_session` uses: ``threads`` intra-op threads, one inter-op thread,
+    sequential execution, no spinning, errors only in the log."""
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
@@ -33,7 +43,7 @@ def open_session(
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.add_session_config_entry("session.inter_op.allow_spinning", "0")
     options.log_severity_level = 3  # errors only: ORT's informational lines are not for learners
-    return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+    return options
 
 
 def as_numpy(inputs: torch.Tensor) -> np.ndarray:
