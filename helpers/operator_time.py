@@ -90,6 +90,8 @@ def _after_the_first_call(events: list[dict]) -> list[dict]:
 
 
 def _summed_by_operator(events: list[dict], calls: int, weight_bytes: dict[str, int]) -> list[OperatorTime]:
+    """The kernel-time events of the profile (one per node and call, in microseconds), added up by
+    operator over ``calls`` calls, with the weight bytes of the nodes that ran each operator."""
     microseconds: dict[str, int] = defaultdict(int)
     nodes: dict[str, set[str]] = defaultdict(set)
     for event in events:
