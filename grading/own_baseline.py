@@ -248,7 +248,7 @@ class PrunedFinding:
     @property
     def fine_tuned(self) -> bool:
         """The kept weights moved (a fine-tune after pruning), but stayed the baseline's."""
-        return self.kept_from_baseline < ROWS_FOUND and not self.problems
+        return self.kept_from_baseline < 1.0 and not self.problems
 
 
 def compare_pruned_with_baseline(
