@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections import Counter
 
 import onnx
@@ -48,6 +49,50 @@ def test_a_recurrent_model_exported_inside_the_block_has_a_dynamic_batch_and_com
     for batch in (1, 5):
         parity = check_parity(model, path, torch.randint(0, 5000, (batch, 200)))
         assert parity.passed and parity.max_abs_difference < 1e-5, parity
+
+
+class TimeFirst(nn.Module):
+    """A one-layer GRU fed time-major (batch_first=False), read at its last step."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(5000, 16)
+        self.gru = nn.GRU(16, 12)
+        self.out = nn.Linear(12, 2)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        states, _ = self.gru(self.embed(ids).transpose(0, 1))
+        return self.out(states[-1])
+
+
+class LstmIntoGru(nn.Module):
+    """A bidirectional LSTM into a three-layer GRU started from an explicit zero state."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(5000, 16)
+        self.lstm = nn.LSTM(16, 12, batch_first=True, bidirectional=True)
+        self.gru = nn.GRU(24, 8, num_layers=3, batch_first=True, dropout=0.1)
+        self.out = nn.Linear(8, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        states, _ = self.lstm(self.embed(x))
+        _, last = self.gru(states, torch.zeros(3, x.shape[0], 8))
+        return self.out(last[-1])
+
+
+@pytest.mark.parametrize("model_class", [TimeFirst, LstmIntoGru])
+def test_other_recurrent_shapes_export_inside_the_block_and_compute_the_same(tmp_path, model_class):
+    torch.manual_seed(0)
+    model = model_class().eval()
+    argument = next(iter(inspect.signature(model.forward).parameters))
+    path = tmp_path / "model.onnx"
+    with torch.no_grad(), recurrent_layers_as_loops():
+        torch.onnx.export(model, (torch.randint(0, 5000, (2, 200)),), str(path), external_data=False,
+                          dynamic_shapes={argument: {0: torch.export.Dim("batch")}}, verbose=False)  # fmt: skip
+    assert "Loop" not in {node.op_type for node in onnx.load(str(path)).graph.node}
+    for batch in (1, 3):
+        assert check_parity(model, path, torch.randint(0, 5000, (batch, 200))).max_abs_difference < 1e-5
 
 
 def test_the_block_puts_torchs_own_recurrent_decompositions_back():
