@@ -1,10 +1,12 @@
 # Two commands from a fresh clone (Python 3.11 and make are all they need):
 #   make demo   set up .venv and run the main job (day26 demo)
-#   make test   set up .venv and run the test suite (lint included)
+#   make test   set up .venv and run the test suite (lint and the docs build included)
+#   make docs   build the documentation site into site/ (strict: a broken link or path fails)
+#   make results  measure what the docs quote into docs/results/ (about 15 minutes on 2 cores)
 VENV ?= .venv
 TRACK ?= images
 
-.PHONY: setup demo test lab
+.PHONY: setup demo test lab docs results
 
 setup: $(VENV)/.installed
 
@@ -22,3 +24,9 @@ test: setup
 
 lab: setup
 	$(VENV)/bin/jupyter lab notebooks/day26
+
+docs: setup
+	$(VENV)/bin/mkdocs build --strict --site-dir site
+
+results: setup
+	$(VENV)/bin/day26 results

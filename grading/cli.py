@@ -1,6 +1,6 @@
 """The instructor's ``day26`` command line: the learner's commands (:mod:`helpers.cli`) plus
 ``optimize`` (the reference pipeline), ``release``, ``autograde``, ``verify``, ``feedback``,
-``grades``, ``roster``, ``leaderboard``, ``copies``, ``throughput``, ``lane-check`` and ``demo``.
+``grades``, ``roster``, ``leaderboard``, ``copies``, ``throughput``, ``lane-check``, ``demo`` and ``results``.
 
 Where the instructor's package is installed, the ``day26`` entry point is this module's ``main``;
 a learner's install (the bundle) runs :func:`helpers.cli.main` and offers learner commands only.
@@ -511,6 +511,58 @@ def _add_demo(commands) -> None:
     sub.add_argument("--skip-grading", action="store_true", help="only the optimization, no sample class")
 
 
+# --- results -----------------------------------------------------------------------------------
+
+
+def command_results(args: argparse.Namespace) -> int:
+    from grading.results import RESULTS_FOLDER, all_tracks, measure, read_runs, render_folder, save_run
+
+    root = Path(args.root).resolve()
+    folder = Path(args.out) if args.out else root / RESULTS_FOLDER
+    if args.render_only:
+        pages = render_folder(folder)
+        print(json.dumps([str(page) for page in pages]) if args.json else f"rendered {len(pages)} pages in {folder}")
+        return 0
+    if not (root / "solutions" / "day26").is_dir():
+        raise Day26Error(f"{root}: no solutions/day26 here. Run `day26 results` in the workbook folder, or --root.")
+    tracks = all_tracks() if args.track == "all" else [get_track(args.track).name]
+    steps = 2 * len(tracks) + (0 if args.skip_grading else 1)
+    bar = progress(steps, "measuring", args.json)
+    started = time.perf_counter()
+    done: list[str] = []
+
+    def on_step(step: str) -> None:
+        if done:
+            bar.update(1)
+        done.append(step)
+        bar.set_postfix_str(step)
+
+    run = measure(root, tracks, grading=not args.skip_grading, on_step=on_step)
+    bar.update(1)
+    bar.close()
+    run["wall_seconds"] = round(time.perf_counter() - started, 1)
+    path = save_run(run, folder)
+    if args.json:
+        print(json.dumps({"run": str(path), "pages": [str(folder / f"{name}.md") for name, _ in read_runs(folder)]}))
+    else:
+        print((folder / "index.md").read_text())
+        print(f"saved {path} and its page {path.with_suffix('.md')} ({run['wall_seconds']:.0f} s)")
+    failed = [name for name, track in run["tracks"].items() if track["workbook"]["failed_cells"]]
+    if failed:
+        print(f"the workbook of {', '.join(failed)} had failed cells: see {path.with_suffix('.md')}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _add_results(commands) -> None:
+    summary = "measure what the docs quote (pipeline, workbook, sample class) into docs/results/"
+    sub = add_command(commands, "results", command_results, summary)
+    sub.add_argument("--track", default="all", help=f"{TRACK_HELP}, or all (default: all)")
+    sub.add_argument("--root", default=".", help="the workbook folder (default: the current folder)")
+    sub.add_argument("--out", help="the results folder (default: ROOT/docs/results)")
+    sub.add_argument("--skip-grading", action="store_true", help="no sample class, only the tracks")
+    sub.add_argument("--render-only", action="store_true", help="measure nothing: render the pages from the JSON files")
+
+
 INSTRUCTOR_COMMANDS = (
     _add_optimize,
     _add_release,
@@ -524,6 +576,7 @@ INSTRUCTOR_COMMANDS = (
     _add_throughput,
     _add_lane_check,
     _add_demo,
+    _add_results,
 )
 
 
