@@ -26,7 +26,7 @@ lab: setup
 	$(VENV)/bin/jupyter lab notebooks/day26
 
 docs: setup
-	$(VENV)/bin/mkdocs build --strict --site-dir site
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
 
 results: setup
 	$(VENV)/bin/day26 results

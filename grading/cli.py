@@ -330,7 +330,7 @@ def command_roster(args: argparse.Namespace) -> int:
 def _add_roster(commands) -> None:
     summary = "give the formgrader the learners' names: write the roster's names and emails into the gradebook"
     sub = add_command(commands, "roster", command_roster, summary)
-    sub.add_argument("roster", help="the roster CSV (columns: see README, 'Grades for Canvas and Moodle')")
+    sub.add_argument("roster", help="the roster CSV (columns: see docs/instructor/lms.md)")
     _add_course_options(sub)
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import logging
 import os
 import platform
 import re
@@ -161,6 +162,8 @@ def grade_sample_class(root: Path, work: Path, workers: int = 2) -> dict:
     course = Course(root, work / "course")
     prepare_course(course)
     sources = submissions_in(sample_class(root, work / "submissions", "tabular"))
+    # Executing the workbook above set up the root logger at INFO; Dask's connection chatter is not news.
+    logging.getLogger("distributed").setLevel(logging.WARNING)
     started = time.perf_counter()
     with grading_client(workers, None) as client:
         outcomes = autograde_class(course, sources, Limits(), client, force=True)

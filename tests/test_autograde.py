@@ -472,7 +472,7 @@ def test_lane_check_reports_every_verification(day26_home, tmp_path):
     report = lane_stability(get_track("tabular"), runs=1, folder=tmp_path)
     assert [status for _, status in report.reference] == ["pass"]
     assert report.unoptimized and report.unoptimized[0][1] in ("pass", "FAIL", "review")
-    # How stable the ratios are is measured by `day26 lane-check` (README), not asserted from one
+    # How stable the ratios are is measured by `day26 lane-check` (docs/instructor/release.md), not asserted from one
     # run here: on the tiny tabular model one comparison may stray outside the band.
     (ratio,) = report.self_ratios
     (blocks,) = report.self_block_ratios  # measured as the verifier measures: the lane's blocks

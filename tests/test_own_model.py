@@ -159,7 +159,7 @@ def test_sparsity_counts_every_layer_and_direction_of_a_gru(tmp_path):
 def test_an_own_mlp_with_its_own_names_goes_through_every_solution_notebook(day26_home, tmp_path, monkeypatch):
     """A Week-5 model the workbook never saw (BatchNorm and Dropout, forward(features)), declared in
     week5_model.toml: every solution notebook passes its tests in fresh kernels, against its own
-    baseline. (The other families: tests/own_models/run_family.py, figures in the README.)"""
+    baseline. (The other families: tests/own_models/run_family.py; docs/instructor/own-models.md.)"""
     from nbgrader.validator import Validator
     from own_models.run_family import trained_learner_folder
 

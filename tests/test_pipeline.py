@@ -1,6 +1,6 @@
 """End to end: reference models train well above chance, and the pipeline writes every
 artifact of the contract with a complete results record. Performance targets are checked
-by `day26 demo` (see the README), not here: timings under a loaded test machine say little."""
+by `day26 demo` and `day26 results` (docs/results/), not here: timings under a loaded test machine say little."""
 
 from __future__ import annotations
 
