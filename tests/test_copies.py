@@ -140,7 +140,8 @@ def test_own_model_families_from_different_seeds_share_nothing(class_name):
 
 
 def test_heavy_noise_hides_a_copy(reference):
-    """The limit of the check (docs/instructor/grading.md, "Copied models"): a third of each weight in noise and the rows no longer match."""
+    """The check's limit (docs/instructor/grading.md, "Copied models"): a third of each weight in noise
+    and the rows no longer match."""
     assert similarity(reference, disguised(reference, noise=0.1)) >= FLAG_SHARE
     assert similarity(reference, disguised(reference, noise=0.3)) == 0.0
     assert ROW_MATCH == 0.99
