@@ -14,6 +14,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from tqdm import tqdm
@@ -95,10 +96,11 @@ def _add_inspect(commands: argparse._SubParsersAction) -> None:
 
 
 def command_check(args: argparse.Namespace) -> int:
-    """Your recorded figures against the targets, judged by the grader's rule."""
+    """Your recorded figures against the targets, judged by the grader's rule: your own model's
+    targets when the day ran on it (``track.json`` names its class), the track's otherwise."""
     from helpers.report import records_by_variant
     from helpers.targets import MISSED, TARGETS_FILE
-    from helpers.workbook import judge_recorded
+    from helpers.workbook import judge_lane_estimate, judge_recorded, recorded_own_model
 
     folder = Path(args.artifacts)
     results = contract.RESULTS.path(folder)
@@ -106,14 +108,19 @@ def command_check(args: argparse.Namespace) -> int:
     if contract.BASELINE.variant not in records:
         raise Day26Error(f"{results}: no baseline record. Run the notebooks (01 first).")
     track = get_track(records[contract.BASELINE.variant].track)
+    own_model = recorded_own_model(folder)
     rows = []
     for variant in records:
         artifact = contract.artifact_of_variant(variant)
         if not artifact.target or variant == contract.BASELINE.variant:
             continue
-        judgements = judge_recorded(track, artifact, results)
+        judgements = judge_recorded(track, artifact, results, own_model=own_model is not None)
+        if own_model and artifact is contract.COMBINED:
+            lane = judge_lane_estimate(track.name, results)
+            judgements += [replace(lane, figure="lane")] if lane else []
         rows.append({"artifact": artifact.file, "judgements": judgements, "saved": artifact.path(folder).is_file()})
     missed = any(j.status == MISSED for row in rows for j in row["judgements"])
+    targets = f"your own {own_model}'s targets" if own_model else f"the {track.name} targets"
     if args.json:
         shown = [
             {
@@ -126,14 +133,17 @@ def command_check(args: argparse.Namespace) -> int:
             }
             for row in rows
         ]
-        print(json.dumps({"track": track.name, "results": str(results), "artifacts": shown}, indent=2))
+        print(json.dumps({"track": track.name, "own_model": own_model, "results": str(results), "artifacts": shown},
+                         indent=2))  # fmt: skip
     else:
-        print(f"{track.name} track, figures from {results} (self-measured), against {TARGETS_FILE}")
+        print(f"{track.name} track, figures from {results} (self-measured), against {targets} in {TARGETS_FILE}")
         for row in rows:
             note = "" if row["saved"] else "  (the file is missing: save it again)"
             print(f"  {row['artifact']}{note}")
             for j in row["judgements"]:
                 print(f"    {j.figure:<10} {j.measured_text():<16} {j.target_text():<16} {j.verdict_text()}")
+        if own_model and any(j.figure == "lane" for row in rows for j in row["judgements"]):
+            print("  (lane: the grader times optimized.onnx against your model.onnx; estimated here from your records)")
         print("=> some targets not met" if missed else "=> no target missed (the grader measures again)")
     return 1 if missed else 0
 

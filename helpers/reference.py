@@ -18,7 +18,8 @@ from torch import nn
 
 from helpers.artifacts import load_into
 from helpers.cache import home
-from helpers.errors import file_error
+from helpers.effects import learned_beyond_chance
+from helpers.errors import Day26Error, file_error
 from helpers.files import replaced_atomically, write_text_atomically
 from helpers.measure import accuracy
 from helpers.tracks import Track
@@ -61,7 +62,12 @@ def ready_model(
         if info_path.is_file() and track.own_model is None:
             val_accuracy = json.loads(info_path.read_text())["val_accuracy"]
         else:
-            val_accuracy = accuracy(model, track.val_data())
+            val = track.val_data()
+            val_accuracy = accuracy(model, val)
+            if track.own_model is not None:  # a model that never learned makes every verdict of the day noise
+                learned = learned_beyond_chance(val_accuracy, len(val), where=track.own_model.class_name)
+                if not learned.ok:
+                    raise Day26Error(learned.line)
         return ReadyModel(track, model, path, val_accuracy, None)
     if track.own_model is not None:
         raise file_error(path, "does not exist", f"Give the path of your trained state_dict in {track.own_model.file}.")

@@ -179,19 +179,53 @@ def recipes_to_grade(
     return dict(recipes)
 
 
-def judge_recorded(track: Track, artifact: contract.Artifact, results: str | Path = RESULTS) -> list[Judgement]:
+def judge_recorded(
+    track: Track, artifact: contract.Artifact, results: str | Path = RESULTS, own_model: bool | None = None
+) -> list[Judgement]:
     """Your recorded figures of ``artifact`` against its targets (see :func:`helpers.targets.judge`).
 
-    Sizes and speed are against the recorded baseline; accuracy change in points against it.
+    Sizes and speed are against the recorded baseline; accuracy change in points against it. The
+    targets are your own model's (``[own...]``) when ``own_model`` says so, or, left as None, when
+    ``track`` carries your declared model.
     """
+    own = track.own_model is not None if own_model is None else own_model
     base, mine = recorded(contract.BASELINE.variant, results), recorded(artifact.variant, results)
     return judge(
-        targets_of(track, artifact),
+        threshold_for(track.name, artifact.target, own_model=own),
         size_reduction=base.size_bytes / mine.size_bytes,
         speedup=mine.speedup_vs_baseline,
         accuracy_drop_points=100.0 * (base.accuracy - mine.accuracy),
         sparsity=mine.sparsity,
     )
+
+
+LANE_TARGET = "optimized_in_lane"  # the grader's speed target of an own model: optimized.onnx against model.onnx
+
+
+def judge_lane_estimate(track_name: str, results: str | Path = RESULTS) -> Judgement | None:
+    """Your own model's combined speed against your ``model.onnx``, as the grader's benchmark lane
+    judges it (``[own.optimized_in_lane]``): estimated from your two recorded speed-ups over the
+    PyTorch baseline (combined / onnx). None until both are recorded."""
+    records = records_by_variant(results)
+    onnx, combined = records.get(contract.ONNX_FP32.variant), records.get(contract.COMBINED.variant)
+    if onnx is None or combined is None or not onnx.speedup_vs_baseline:
+        return None
+    [speed] = judge(
+        threshold_for(track_name, LANE_TARGET, own_model=True),
+        speedup=combined.speedup_vs_baseline / onnx.speedup_vs_baseline,
+    )
+    return speed
+
+
+def recorded_own_model(folder: str | Path = ARTIFACTS) -> str | None:
+    """The class name of your own model when ``track.json`` in ``folder`` says the day ran on it;
+    None for the track's reference model (or when the choice is not saved)."""
+    try:
+        choice = json.loads(contract.TRACK_CHOICE.path(folder).read_text())
+    except (OSError, ValueError):
+        return None
+    model = str(choice.get("model", "")) if isinstance(choice, dict) else ""
+    return model if model and not model.startswith("reference ") else None
 
 
 def _maker(variant: str) -> str:
@@ -211,4 +245,11 @@ def figures_against_targets(track: Track, artifact: contract.Artifact) -> str:
             f"  {judgement.figure:<10} {judgement.measured_text():<16} {judgement.target_text():<16} "
             f"{judgement.verdict_text()}"
         )
+    if track.own_model is not None and artifact is contract.COMBINED:
+        lane = judge_lane_estimate(track.name)
+        if lane is not None:
+            lines.append(
+                f"  {'lane':<10} {lane.measured_text():<16} {lane.target_text():<16} {lane.verdict_text()}"
+                "  (the grader's speed check: optimized.onnx against your model.onnx, estimated here)"
+            )
     return "\n".join(lines)

@@ -38,7 +38,7 @@ def test_sizes_accuracy_and_sparsity_are_not_timings_and_get_no_band():
     assert [j.figure for j in missed_targets(pruned, sparsity=0.1, accuracy_drop_points=0.5)] == ["sparsity"]
 
 
-def _results(folder, speedup: float) -> None:
+def _results(folder, speedup: float, onnx_speedup: float | None = None, own_model: str | None = None) -> None:
     def record(artifact: contract.Artifact, size: int, accuracy: float, speed: float) -> dict:
         latency = {"median": 1.0, "p90": 1.0, "iqr": 0.1, "calls": 20, "threads": 1, "batch_size": 1, "runtime": "x"}
         result = VariantResult(
@@ -57,7 +57,11 @@ def _results(folder, speedup: float) -> None:
 
     folder.mkdir(parents=True, exist_ok=True)
     records = [record(contract.COMBINED, 400, 0.97, speedup), record(contract.BASELINE, 5_000, 0.975, 1.0)]
+    if onnx_speedup is not None:
+        records.append(record(contract.ONNX_FP32, 5_000, 0.975, onnx_speedup))
     contract.RESULTS.path(folder).write_text(json.dumps({"schema": "day26-results/1", "records": records}))
+    model = own_model or "reference SkinCNN"
+    contract.TRACK_CHOICE.path(folder).write_text(json.dumps({"track": "images", "model": model}))
 
 
 def test_a_speed_inside_the_band_reads_the_same_everywhere(tmp_path, monkeypatch):
@@ -106,3 +110,43 @@ def test_every_artifact_with_a_target_has_a_table_on_every_track():
         for artifact in contract.ARTIFACT_ORDER:
             if artifact.target and (artifact != contract.QUANTIZED_STATIC or track == "images"):
                 assert threshold_for(track, artifact.target).max_accuracy_drop > 0, (track, artifact.file)
+
+
+def test_an_own_model_is_checked_against_its_own_targets_and_the_graders_lane(tmp_path, monkeypatch):
+    """day26 check judges an own model as the notebooks and the grader do: 3x faster is the own goal
+    (the reference's 8x is not), and the lane's target (optimized.onnx against model.onnx) shows too."""
+    artifacts = tmp_path / "artifacts"
+    _results(artifacts, speedup=3.6, onnx_speedup=3.3, own_model="GroupNormResNet")  # lane: 3.6 / 3.3 = 1.09x
+    monkeypatch.chdir(tmp_path)
+    checked = subprocess.run(
+        [sys.executable, "-m", "helpers.cli", "check", "--artifacts", str(artifacts), "--json"],
+        capture_output=True,
+        text=True,
+    )
+    shown = json.loads(checked.stdout)
+    assert shown["own_model"] == "GroupNormResNet"
+    [combined] = [row for row in shown["artifacts"] if row["artifact"] == contract.COMBINED.file]
+    figures = {figure["figure"]: figure for figure in combined["figures"]}
+    own = threshold_for("images", contract.COMBINED.target, own_model=True)
+    assert figures["speed"]["target"] == own.min_speedup and figures["speed"]["status"] == MET
+    assert figures["lane"]["target"] == threshold_for("images", "optimized_in_lane", own_model=True).min_speedup
+    assert figures["lane"]["status"] == MISSED and checked.returncode == 1  # 1.09x against 1.25x
+    text = subprocess.run(
+        [sys.executable, "-m", "helpers.cli", "check", "--artifacts", str(artifacts)], capture_output=True, text=True
+    ).stdout
+    assert "your own GroupNormResNet's targets" in text and "lane" in text
+
+
+def test_the_reference_model_keeps_the_tracks_targets_and_has_no_lane_row(tmp_path, monkeypatch):
+    artifacts = tmp_path / "artifacts"
+    _results(artifacts, speedup=9.0, onnx_speedup=3.0)
+    monkeypatch.chdir(tmp_path)
+    checked = subprocess.run(
+        [sys.executable, "-m", "helpers.cli", "check", "--artifacts", str(artifacts), "--json"],
+        capture_output=True,
+        text=True,
+    )
+    shown = json.loads(checked.stdout)
+    [combined] = [row for row in shown["artifacts"] if row["artifact"] == contract.COMBINED.file]
+    assert shown["own_model"] is None and "lane" not in {figure["figure"] for figure in combined["figures"]}
+    assert {figure["figure"]: figure["target"] for figure in combined["figures"]}["speed"] == 8.0

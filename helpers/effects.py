@@ -1,0 +1,146 @@
+"""Did a technique do what was asked? Each check here measures the effect itself and, when it falls
+short, says in one line what happened, why, and what to do.
+
+Libraries are quiet about doing nothing: ``torch.ao.quantization.quantize_dynamic`` skips layer
+types it has no INT8 kernel for, torch-pruning's ``MetaPruner`` can remove no channel at all (with
+``round_to`` on a model with ``GroupNorm``), and a model that never learned still gets optimized.
+These checks are how the notebooks hear about it where it happens:
+
+- :func:`learned_beyond_chance`: is a model's validation accuracy clearly above chance?
+- :func:`dynamic_int8_effect`: how many layers did dynamic INT8 convert?
+- :func:`structured_pruning_effect`: how many weights did structured pruning remove, and where not?
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from torch import nn
+
+PRUNABLE = (nn.Conv1d, nn.Conv2d, nn.Linear, nn.LSTM, nn.GRU, nn.Embedding)
+# A model whose accuracy chance would reach this often (or more) has not shown it learned anything.
+CHANCE_P_VALUE = 1e-3
+# Structured pruning that removed less than this share of what was asked fell short.
+PRUNING_SHORTFALL = 0.5
+
+
+@dataclass(frozen=True)
+class Effect:
+    """The outcome of one check: ``ok`` when the technique did what was asked; ``line`` says what
+    was measured and, when not ok, why and what to do."""
+
+    ok: bool
+    line: str
+
+    def __str__(self) -> str:
+        return self.line
+
+
+# --- a model that learned -----------------------------------------------------------------
+
+
+def chance_tail(correct: int, samples: int, classes: int = 2) -> float:
+    """How often guessing (1 in ``classes``) gets at least ``correct`` of ``samples`` right: the
+    one-sided binomial tail, a probability from 0 to 1."""
+    p = 1.0 / classes
+    if correct <= samples * p:
+        return 1.0
+    log_terms = [
+        math.lgamma(samples + 1) - math.lgamma(k + 1) - math.lgamma(samples - k + 1)
+        + k * math.log(p) + (samples - k) * math.log1p(-p)
+        for k in range(correct, samples + 1)
+    ]  # fmt: skip
+    largest = max(log_terms)
+    return min(1.0, math.exp(largest) * sum(math.exp(term - largest) for term in log_terms))
+
+
+def learned_beyond_chance(accuracy: float, samples: int, classes: int = 2, where: str = "your model") -> Effect:
+    """Is ``accuracy`` (a fraction, on ``samples`` validation samples) clearly above chance? Not ok
+    when guessing would do as well at least once in a thousand tries (:data:`CHANCE_P_VALUE`)."""
+    correct = round(accuracy * samples)
+    tail = chance_tail(correct, samples, classes)
+    chance = 1.0 / classes
+    if tail <= CHANCE_P_VALUE:
+        shown = f"{accuracy:.1%} on {samples:,} validation samples"
+        return Effect(True, f"{where}: {shown}, clearly above chance ({chance:.0%})")
+    return Effect(
+        False,
+        f"{where} gets {accuracy:.1%} of {samples:,} validation samples right and chance is {chance:.0%}: it has not "
+        f"learned (guessing does this well {tail:.0%} of the time), so every speed-up and accuracy verdict of the day "
+        "would be noise. Train it until its validation accuracy is clearly above chance, or delete week5_model.toml "
+        "to work on the track's reference model.",
+    )
+
+
+# --- dynamic INT8 -------------------------------------------------------------------------
+
+
+def _is_dynamic_int8(layer: nn.Module) -> bool:
+    return type(layer).__module__.startswith("torch.ao.nn.quantized.dynamic")
+
+
+def dynamic_int8_effect(model: nn.Module, quantized: nn.Module) -> Effect:
+    """How many layers ``quantize_dynamic`` converted in ``quantized`` (a copy of ``model``); not ok
+    when none was, with the layer types the model has and the ones dynamic INT8 can convert."""
+    converted = [name for name, layer in quantized.named_modules() if _is_dynamic_int8(layer)]
+    candidates = [name for name, layer in model.named_modules() if isinstance(layer, PRUNABLE)]
+    if converted:
+        return Effect(True, f"dynamic INT8 converted {len(converted)} of {len(candidates)} layers with weights")
+    kinds = sorted({type(layer).__name__ for layer in model.modules() if isinstance(layer, PRUNABLE)})
+    return Effect(
+        False,
+        f"dynamic INT8 converted none of your {len(candidates)} layers with weights ({', '.join(kinds)}): "
+        "quantize_dynamic converts only the types you list, and it has kernels for nn.Linear, nn.LSTM and nn.GRU "
+        "(never convolutions or embeddings). List the types your model has; for convolutions, use static INT8.",
+    )
+
+
+# --- structured pruning -------------------------------------------------------------------
+
+
+def _weights(model: nn.Module) -> dict[str, int]:
+    """Weights per layer with weights (the layer's name -> values), biases and norms left out."""
+    counts = {}
+    for name, layer in model.named_modules():
+        if isinstance(layer, PRUNABLE):
+            counts[name] = sum(p.numel() for key, p in layer.named_parameters(recurse=False) if "weight" in key)
+    return counts
+
+
+def _why_not_pruned(model: nn.Module, untouched: list[str], before: dict[str, int]) -> str:
+    """The likeliest reason, from what the model contains, that pruning left its weights."""
+    total = sum(before.values()) or 1
+    embeddings = [name for name, layer in model.named_modules() if isinstance(layer, nn.Embedding)]
+    embedding_share = sum(before.get(name, 0) for name in embeddings) / total
+    if any(isinstance(layer, nn.GroupNorm) for layer in model.modules()):
+        return (
+            "your model has GroupNorm: torch-pruning then removes the same channels from every group and applies "
+            "round_to inside each group, which can leave nothing to remove. Leave round_to out (the channels "
+            "stay a multiple of the groups)"
+        )
+    if embedding_share > 0.5 and any(name in untouched for name in embeddings):
+        return (
+            f"{embedding_share:.0%} of the weights are in {', '.join(embeddings)}, which MetaPruner does not shrink: "
+            "quantize the embedding (ONNX Runtime dynamic INT8 stores a Gather's table in 8 bits) or give it fewer "
+            "dimensions"
+        )
+    return "check ignored_layers (only the classifier's outputs must stay) and round_to"
+
+
+def structured_pruning_effect(model: nn.Module, pruned: nn.Module, asked: float) -> Effect:
+    """How much of ``model``'s weights structured pruning removed in ``pruned``, against ``asked``
+    (the fraction of channels or units asked to go, 0 to 1). Not ok when it removed less than
+    :data:`PRUNING_SHORTFALL` of that fraction of the weights, with the layers left whole and why."""
+    before, after = _weights(model), _weights(pruned)
+    total_before, total_after = sum(before.values()), sum(after.values())
+    removed = 1.0 - total_after / total_before if total_before else 0.0
+    untouched = [name for name, count in before.items() if after.get(name) == count]
+    line = (
+        f"structured pruning removed {removed:.0%} of the weights ({total_before:,} -> {total_after:,}; "
+        f"asked: {asked:.0%} of the channels or units)"
+    )
+    if removed >= PRUNING_SHORTFALL * asked:
+        return Effect(True, line)
+    shown = ", ".join(untouched[:6]) + (f" and {len(untouched) - 6} more" if len(untouched) > 6 else "")
+    return Effect(False, f"{line}: left whole: {shown or 'none'}. Why: {_why_not_pruned(model, untouched, before)}.")

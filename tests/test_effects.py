@@ -1,0 +1,119 @@
+"""Every technique checks its own effect: a pruner that removed nothing, INT8 that converted nothing,
+a model at chance, each heard in one line with the reason and what to do (helpers/effects.py)."""
+
+from __future__ import annotations
+
+import copy
+import warnings
+
+import pytest
+import torch
+import torch_pruning as tp
+from torch import nn
+
+from helpers.effects import chance_tail, dynamic_int8_effect, learned_beyond_chance, structured_pruning_effect
+
+
+class GroupNormResNet(nn.Module):
+    """A residual CNN with GroupNorm(8, ...) and SiLU, the kind learners bring."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 32, 3, stride=4, padding=1), nn.GroupNorm(8, 32), nn.SiLU())
+        self.conv_a, self.norm_a = nn.Conv2d(32, 32, 3, padding=1, bias=False), nn.GroupNorm(8, 32)
+        self.conv_b, self.norm_b = nn.Conv2d(32, 32, 3, padding=1, bias=False), nn.GroupNorm(8, 32)
+        self.head = nn.Linear(32, 2)
+
+    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+        x = self.stem(pixels)
+        x = nn.functional.silu(x + self.norm_b(self.conv_b(nn.functional.silu(self.norm_a(self.conv_a(x))))))
+        return self.head(x.mean((2, 3)))
+
+
+def _meta_pruned(model: nn.Module, round_to: int | None) -> nn.Module:
+    smaller = copy.deepcopy(model).eval()
+    pruner = tp.pruner.MetaPruner(smaller, torch.rand(1, 3, 64, 64), importance=tp.importance.MagnitudeImportance(p=1),
+                                  pruning_ratio=0.5, ignored_layers=[smaller.head], round_to=round_to)  # fmt: skip
+    pruner.step()
+    return smaller
+
+
+def test_metapruner_with_round_to_on_groupnorm_removes_nothing_and_the_check_says_why():
+    torch.manual_seed(0)
+    model = GroupNormResNet().eval()
+    silent = structured_pruning_effect(model, _meta_pruned(model, round_to=8), asked=0.5)
+    assert not silent.ok
+    assert "removed 0% of the weights" in silent.line and "GroupNorm" in silent.line and "round_to" in silent.line
+    assert "stem.0" in silent.line  # a layer left whole is named
+    pruned = structured_pruning_effect(model, _meta_pruned(model, round_to=None), asked=0.5)
+    assert pruned.ok, pruned.line
+
+
+class EmbeddingBagText(nn.Module):
+    """fastText style: the mean of the embeddings of the non-padding tokens, then a small MLP."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.table = nn.Embedding(5000, 96, padding_idx=0)
+        self.mlp = nn.Sequential(nn.Linear(96, 32), nn.ReLU(), nn.Linear(32, 2))
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        mask = (tokens != 0).unsqueeze(-1).float()
+        return self.mlp((self.table(tokens) * mask).sum(1) / mask.sum(1).clamp(min=1))
+
+
+def test_an_embedding_that_holds_the_bytes_is_named_when_pruning_leaves_it():
+    model = EmbeddingBagText().eval()
+    smaller = copy.deepcopy(model)
+    pruner = tp.pruner.MetaPruner(smaller, torch.randint(0, 5000, (1, 200)),
+                                  importance=tp.importance.MagnitudeImportance(p=1), pruning_ratio=0.5,
+                                  ignored_layers=[smaller.mlp[2], smaller.table])  # fmt: skip
+    pruner.step()
+    effect = structured_pruning_effect(model, smaller, asked=0.5)
+    assert not effect.ok and "table" in effect.line and "Gather" in effect.line
+
+
+def test_dynamic_int8_that_converted_nothing_says_so():
+    cnn = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Conv2d(8, 8, 3)).eval()
+    mlp = nn.Sequential(nn.Linear(10, 16), nn.ReLU(), nn.Linear(16, 2)).eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.ao.quantization's deprecation notice
+        cnn_int8 = torch.ao.quantization.quantize_dynamic(cnn, {nn.Conv2d}, dtype=torch.qint8)
+        mlp_int8 = torch.ao.quantization.quantize_dynamic(mlp, {nn.Linear}, dtype=torch.qint8)
+    nothing = dynamic_int8_effect(cnn, cnn_int8)
+    assert not nothing.ok and "none of your 2 layers" in nothing.line and "static INT8" in nothing.line
+    converted = dynamic_int8_effect(mlp, mlp_int8)
+    assert converted.ok and "converted 2 of 2" in converted.line
+
+
+def test_the_chance_tail_is_the_binomial_tail():
+    assert chance_tail(3, 3) == pytest.approx(1 / 8)
+    assert chance_tail(2, 3) == pytest.approx(4 / 8)
+    assert chance_tail(1, 3) == 1.0  # at or below chance: guessing does at least as well
+
+
+@pytest.mark.parametrize(
+    ("accuracy", "samples", "learned"),
+    [(0.53, 1000, False), (0.50, 500, False), (0.58, 1000, True), (0.6805, 2000, True), (0.60, 20, False)],
+)
+def test_a_model_at_chance_is_told_to_retrain(accuracy, samples, learned):
+    effect = learned_beyond_chance(accuracy, samples, where="StackedGRU")
+    assert effect.ok is learned
+    if not learned:
+        assert "has not learned" in effect.line and "week5_model.toml" in effect.line
+
+
+def test_an_own_model_at_chance_stops_before_the_day_is_spent_on_it(tmp_path, monkeypatch, day26_home):
+    """ready_model (00, and every later notebook) refuses an own model that never learned."""
+    from test_own_model import declare
+
+    from helpers.errors import Day26Error
+    from helpers.reference import ready_model
+    from helpers.tracks import get_track, with_own_model
+    from helpers.week5 import read_declaration
+
+    declare(tmp_path, "BatchNormMLP", "tabular")  # its weights as built: never trained
+    monkeypatch.chdir(tmp_path)
+    track = with_own_model(get_track("tabular"), read_declaration())
+    with pytest.raises(Day26Error, match="has not learned"):
+        ready_model(track)
