@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+import numpy as np
 import onnx
 import torch
 from torch import nn
@@ -37,11 +38,12 @@ from grading.hidden import hidden_split
 from grading.own_baseline import compare_baseline_with_onnx, compare_pruned_with_baseline, multiplied_weight_count
 from grading.safety import UnsafeFile, checked_artifact, checked_onnx, checked_submission_file
 from helpers import contract
+from helpers.accuracy_change import judge_drop, paired_change
 from helpers.artifacts import load_int8_into, load_into, load_state_dict_file
 from helpers.bench import Comparison, compare_latency
 from helpers.data import Dataset
 from helpers.errors import Day26Error
-from helpers.measure import accuracy, count_onnx_parameters, count_parameters, size_on_disk, sparsity
+from helpers.measure import correct_per_sample, count_onnx_parameters, count_parameters, size_on_disk, sparsity
 from helpers.parity import check_parity
 from helpers.reference import ready_model
 from helpers.runtime import open_session
@@ -274,7 +276,8 @@ def _verify_own_model(ctx: _Context, verdict: Verdict, model_name: str, part: st
     untrusted = "; ".join(finding.problems if finding else unreadable)
     ctx.reference, ctx.reference_accuracy = onnx_baseline, None  # the own baseline stands in for the reference
     if measure:
-        ctx.reference_accuracy = accuracy(onnx_baseline, ctx.hidden)
+        ctx.reference_correct = correct_per_sample(onnx_baseline, ctx.hidden)
+        ctx.reference_accuracy = float(ctx.reference_correct.mean())
         measured = f"{ctx.reference_accuracy:.2%} on hidden"
         reason = f"{untrusted}: an instructor decides" if untrusted else f"holds baseline.pth ({model_name})"
         passed = None if untrusted else True
@@ -421,9 +424,14 @@ class _Context:
         return ready_model(self.track).model
 
     @cached_property
+    def reference_correct(self) -> np.ndarray:
+        """Which hidden samples the reference model classifies correctly: accuracy checks are paired."""
+        return correct_per_sample(self.reference, self.hidden)
+
+    @cached_property
     def reference_accuracy(self) -> float:
         """The reference model's accuracy on the hidden split (a fraction)."""
-        return accuracy(self.reference, self.hidden)
+        return float(self.reference_correct.mean())
 
     @cached_property
     def baseline_bytes(self) -> int:
@@ -441,18 +449,20 @@ def _met(judgements: list[Judgement]) -> bool | None:
 
 
 def _accuracy_check(ctx: _Context, artifact: str, model: object, t: Threshold, advice: str = LOST_ACCURACY) -> Check:
-    value = ctx.accuracies[artifact] = accuracy(model, ctx.hidden)
-    change = 100.0 * (value - ctx.reference_accuracy)  # points, on the same hidden samples
-    ok = _met(judge(t, accuracy_drop_points=-change))
+    """Accuracy lost against the reference (or an own baseline) on the same hidden samples, judged so
+    that noise cannot decide it (:func:`helpers.accuracy_change.judge_drop`): over the budget only when
+    the whole interval is over it; too close to tell goes to review."""
+    correct = correct_per_sample(model, ctx.hidden)
+    value = ctx.accuracies[artifact] = float(correct.mean())
+    change = paired_change(ctx.reference_correct, correct)
+    verdict = judge_drop(change, t.max_accuracy_drop)
+    certainty = {True: "sure" if "sure" in verdict.text else "likely", False: "sure", None: "too close to tell"}
+    measured = f"{value:.2%} ({-change.drop_points:+.2f} pts on {change.samples} samples, {certainty[verdict.passed]})"
+    reason = {True: "", False: f"{advice} ({verdict.text})", None: f"{verdict.text}: an instructor decides"}
     return Check(
-        artifact,
-        "accuracy",
-        f"{value:.2%} ({change:+.2f} pts)",
-        f"lose <= {t.max_accuracy_drop:g} pts",
-        ok,
-        "" if ok else advice,
+        artifact, "accuracy", measured, f"lose <= {t.max_accuracy_drop:g} pts", verdict.passed, reason[verdict.passed],
         value,
-    )
+    )  # fmt: skip
 
 
 def _size_check(ctx: _Context, artifact: str, path: Path, t: Threshold) -> Check:

@@ -182,11 +182,15 @@ def predict(model: nn.Module | ort.InferenceSession, inputs: torch.Tensor) -> to
         return model(inputs).argmax(dim=1)
 
 
-def accuracy(model: nn.Module | ort.InferenceSession, dataset: Dataset, batch_size: int = 64) -> float:
-    """Fraction of ``dataset`` classified correctly (0.0 to 1.0)."""
+def correct_per_sample(model: nn.Module | ort.InferenceSession, dataset: Dataset, batch_size: int = 64) -> np.ndarray:
+    """Which samples of ``dataset`` the model classifies correctly (booleans, in the dataset's order)."""
     if isinstance(model, nn.Module):
         model.eval()
-    correct = 0
-    for inputs, labels in dataset.batches(batch_size):
-        correct += int((predict(model, inputs) == labels).sum())
-    return correct / len(dataset)
+    return np.concatenate(
+        [(predict(model, inputs) == labels).numpy() for inputs, labels in dataset.batches(batch_size)]
+    )
+
+
+def accuracy(model: nn.Module | ort.InferenceSession, dataset: Dataset, batch_size: int = 64) -> float:
+    """Fraction of ``dataset`` classified correctly (0.0 to 1.0)."""
+    return float(correct_per_sample(model, dataset, batch_size).mean())

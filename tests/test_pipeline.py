@@ -87,8 +87,10 @@ def test_a_learners_own_model_runs_through_the_pipeline_with_the_lesson_plans_ta
     from helpers.week5 import read_declaration
 
     (tmp_path / "my_mlp.py").write_text("from helpers.models import StockMLP as MyMLP\n")
+    from conftest import trained_briefly
+
     torch.manual_seed(3)
-    torch.save(StockMLP(hidden=32).state_dict(), tmp_path / "my_mlp.pth")
+    torch.save(trained_briefly(StockMLP(hidden=32), "tabular").state_dict(), tmp_path / "my_mlp.pth")
     (tmp_path / "week5_model.toml").write_text(
         'track = "tabular"\ncode = "my_mlp.py"\nclass = "MyMLP"\nweights = "my_mlp.pth"\n[arguments]\nhidden = 32\n'
     )

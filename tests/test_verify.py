@@ -296,8 +296,10 @@ def test_an_own_model_is_graded_against_its_own_baseline_and_its_code_never_runs
     code = f"import pathlib\npathlib.Path({str(marker)!r}).write_text('ran')\n"
     code += "from helpers.models import StockMLP as Mine\n"
     (learner / "week5" / "mine.py").write_text(code)
+    from conftest import trained_briefly
+
     torch.manual_seed(5)
-    torch.save(StockMLP(hidden=32).state_dict(), learner / "week5" / "mine.pth")
+    torch.save(trained_briefly(StockMLP(hidden=32), "tabular").state_dict(), learner / "week5" / "mine.pth")
     (learner / "week5_model.toml").write_text(
         'track = "tabular"\ncode = "week5/mine.py"\nclass = "Mine"\nweights = "week5/mine.pth"\n'
         "[arguments]\nhidden = 32\n"
