@@ -1,22 +1,27 @@
 """The learner bundle: one zip with everything a learner needs and nothing of the grader's.
 
 It holds the release notebooks, the whole ``helpers`` package (with the public targets the
-notebooks show, ``helpers/targets.toml``), and the learner's own install files and README from
-``grading/bundle_files/``, placed at the top of the bundle. It never holds the solutions, the
-hidden tests, the grader's code (``grading/``) or the hidden split's seed; a test opens it and checks.
+notebooks show, ``helpers/targets.toml``), the instructor's trained reference models (in
+``helpers/reference_models/``, so every learner loads the weights the grader holds), and the learner's
+own install files and README from ``grading/bundle_files/``, placed at the top of the bundle. It never
+holds the solutions, the hidden tests, the grader's code (``grading/``) or the hidden split's seed; a
+test opens it and checks.
 """
 
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from helpers.errors import Day26Error
+from helpers.tracks import Track
 
 LEARNER_FILES = Path("grading") / "bundle_files"  # README.md, pyproject.toml, Makefile, environment.yml
 SHARED_FILES = ("LICENSE",)
 BUNDLE_FOLDERS = ("helpers", "notebooks/day26")
-SKIPPED_PARTS = ("__pycache__", ".ipynb_checkpoints")
+SKIPPED_PARTS = ("__pycache__", ".ipynb_checkpoints", "reference_models")  # shipped models come from the cache
+SHIPPED_MODELS = "helpers/reference_models"  # where helpers.reference looks for them (SHIPPED_FOLDER)
 
 
 def _folder_files(root: Path, folder: str) -> list[Path]:
@@ -37,11 +42,26 @@ def bundle_members(root: Path) -> dict[str, Path]:
     return members
 
 
-def build_bundle(root: str | Path, target: str | Path) -> Path:
-    """Write the learner bundle zip to ``target`` and return its path."""
+def reference_model_files(tracks: Iterable[Track]) -> list[Path]:
+    """The instructor's trained reference model of each track and its info file (trained first where
+    missing: the grader loads these very files)."""
+    from helpers.reference import ready_model
+
+    files = []
+    for track in tracks:
+        ready = ready_model(track)
+        files += [ready.path, ready.path.with_suffix(".json")]
+    return files
+
+
+def build_bundle(root: str | Path, target: str | Path, reference_models: Iterable[Path] = ()) -> Path:
+    """Write the learner bundle zip to ``target`` and return its path; ``reference_models`` (from
+    :func:`reference_model_files`) go into ``helpers/reference_models/``."""
     root, target = Path(root), Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
         for name, source in bundle_members(root).items():
             bundle.write(root / source, f"day26/{name}")
+        for path in reference_models:
+            bundle.write(path, f"day26/{SHIPPED_MODELS}/{path.name}")
     return target

@@ -111,19 +111,26 @@ def _add_optimize(commands: argparse._SubParsersAction) -> None:
 
 
 def command_release(args: argparse.Namespace) -> int:
-    from grading.bundle import build_bundle
+    from grading.bundle import build_bundle, reference_model_files
     from grading.release import build_release
 
     release = build_release(Path(args.root))
-    bundle = build_bundle(Path(args.root), Path(args.bundle))
+    if not args.json:
+        print("the reference models that go with the release (trained first where missing):")
+    models = reference_model_files(get_track(name) for name in sorted(TRACKS))
+    bundle = build_bundle(Path(args.root), Path(args.bundle), models)
     notebooks = sorted(path.name for path in release.glob("*.ipynb"))
     if args.json:
-        print(json.dumps({"release": str(release), "notebooks": notebooks, "bundle": str(bundle)}, indent=2))
+        shipped = [str(path) for path in models]
+        print(json.dumps({"release": str(release), "notebooks": notebooks, "bundle": str(bundle), "models": shipped},
+                         indent=2))  # fmt: skip
     else:
         print(f"student release built from solutions/: {release}")
         for name in notebooks:
             print(f"  {name}")
-        print(f"learner bundle (release notebooks, the helpers package, install files): {bundle}")
+        print(f"learner bundle (release notebooks, the helpers package, the reference models, install files): {bundle}")
+        for path in models[::2]:
+            print(f"  {path.name} ({path.stat().st_size / 1e6:.2f} MB)")
     return 0
 
 

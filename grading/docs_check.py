@@ -33,6 +33,7 @@ MADE_AT_RUN_TIME = (
     "course/",  # the grading workspace: gradebook, records, feedback, the learner bundle
     "day26-demo/",  # what `make demo` writes
     "site/",  # the built documentation site
+    "helpers/reference_models/",  # the trained reference models, put into the learner bundle by day26 release
 )
 
 _FENCED = re.compile(r"^(```|~~~)[^\n]*\n(.*?)^\1", re.MULTILINE | re.DOTALL)

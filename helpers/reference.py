@@ -28,12 +28,24 @@ from helpers.train import train
 TRAINING_SEED = 26
 
 
+# The instructor's trained reference models, which `day26 release` puts here in the learner bundle:
+# every learner and the grader then load the same weights, whatever CPU would have trained them.
+SHIPPED_FOLDER = Path(__file__).resolve().parent / "reference_models"
+
+
+def checkpoint_name(track: Track) -> str:
+    """The file name of the track's reference model (its version and course data in the name)."""
+    data = f"_data{track.course_data.fingerprint()}" if track.course_data is not None else ""
+    return f"week5_{track.name}_v{track.version}{data}.pth"
+
+
 def checkpoint_path(track: Track) -> Path:
-    """Where the track's trained model lives (a learner's own weights file, or the cache)."""
+    """Where the track's trained model lives: a learner's own weights file; else the reference model
+    shipped with the release, when there is one; else the cache (where it is trained on first use)."""
     if track.own_model is not None:
         return track.own_model.weights
-    data = f"_data{track.course_data.fingerprint()}" if track.course_data is not None else ""
-    return home() / f"week5_{track.name}_v{track.version}{data}.pth"
+    shipped = SHIPPED_FOLDER / checkpoint_name(track)
+    return shipped if shipped.is_file() else home() / checkpoint_name(track)
 
 
 @dataclass
@@ -72,6 +84,7 @@ def ready_model(
     if track.own_model is not None:
         raise file_error(path, "does not exist", f"Give the path of your trained state_dict in {track.own_model.file}.")
 
+    path, info_path = home() / checkpoint_name(track), (home() / checkpoint_name(track)).with_suffix(".json")
     started = time.perf_counter()
     torch.manual_seed(TRAINING_SEED)
     model = track.build_model()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import json
 import logging
+import os
 import re
 import shutil
 import time
@@ -251,6 +252,36 @@ def test_no_cell_of_a_solved_notebook_writes_to_stderr_or_fails(day26_home, tmp_
     _assert_the_days_artifacts(workdir, "images")
 
 
+def test_the_bundle_ships_the_reference_models_and_learners_load_those_weights(day26_home, tmp_path):
+    """The reference models travel with the release: a learner's helpers load the very file the grader
+    holds (nothing trained on the learner's CPU, which would train other weights)."""
+    import subprocess
+    import sys
+    import zipfile
+
+    from grading.bundle import build_bundle, reference_model_files
+    from helpers.reference import checkpoint_path
+    from helpers.tracks import get_track
+
+    tabular = get_track("tabular")
+    models = reference_model_files([tabular])
+    with zipfile.ZipFile(build_bundle(ROOT, tmp_path / "bundle.zip", models)) as archive:
+        archive.extractall(tmp_path / "unpacked")
+    learner = tmp_path / "unpacked" / "day26"
+    shipped = learner / "helpers" / "reference_models" / checkpoint_path(tabular).name
+    assert shipped.read_bytes() == checkpoint_path(tabular).read_bytes()
+    probe = (
+        "from helpers.reference import ready_model; from helpers.tracks import get_track; "
+        "ready = ready_model(get_track('tabular')); print(ready.path); print(ready.seconds_to_train)"
+    )
+    environment = {"PYTHONPATH": str(learner), "DAY26_HOME": str(tmp_path / "empty-home"), "PATH": os.environ["PATH"]}
+    loaded = subprocess.run([sys.executable, "-c", probe], cwd=learner, env=environment, capture_output=True, text=True)
+    assert loaded.returncode == 0, loaded.stderr[-2000:]
+    path, trained = loaded.stdout.split()
+    assert Path(path) == shipped and trained == "None"  # loaded from the bundle, not trained here
+    assert not (tmp_path / "empty-home").exists() or not list((tmp_path / "empty-home").glob("*.pth"))
+
+
 def test_the_learner_bundle_holds_the_release_and_nothing_of_the_grader(tmp_path):
     import zipfile
 
@@ -260,7 +291,7 @@ def test_the_learner_bundle_holds_the_release_and_nothing_of_the_grader(tmp_path
     bundle = build_bundle(ROOT, tmp_path / "bundle.zip")
     with zipfile.ZipFile(bundle) as archive:
         names = archive.namelist()
-        texts = {name: archive.read(name).decode() for name in names}
+        texts = {name: archive.read(name).decode() for name in names if not name.endswith(".pth")}
     assert {f"day26/notebooks/day26/{name}" for name in NOTEBOOKS} <= set(names)
     assert "day26/helpers/measure.py" in names and "day26/helpers/targets.toml" in names
     assert not any("solutions/" in name for name in names)
