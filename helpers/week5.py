@@ -129,15 +129,26 @@ def check_model_contract(model: nn.Module, example: torch.Tensor, where: str, vo
 
     The contract: the model takes a batch of the track's input and returns logits of shape
     ``(batch, 2)``. ``vocabulary`` is the number of token ids of a text track (ids 0 to
-    ``vocabulary - 1``): every Embedding must have at least that many rows.
+    ``vocabulary - 1``): the model must take the highest one (an embedding of positions may be smaller;
+    the one that reads the tokens may not).
     """
-    if vocabulary is not None:
-        for name, layer in model.named_modules():
-            if isinstance(layer, nn.Embedding) and layer.num_embeddings < vocabulary:
-                raise Day26Error(
-                    f"{where}: the embedding '{name}' has {layer.num_embeddings} rows, but the track's token ids go "
-                    f"up to {vocabulary - 1}. Give it nn.Embedding({vocabulary}, ...) and train it on the course data."
-                )
+    model.eval()
+    if vocabulary is not None:  # a batch of the highest token id: an embedding too small for it fails
+        tables = [
+            (name, layer) for name, layer in model.named_modules() if isinstance(layer, nn.Embedding | nn.EmbeddingBag)
+        ]
+        small = [(name, layer.num_embeddings) for name, layer in tables if layer.num_embeddings < vocabulary]
+        try:
+            with torch.no_grad():
+                model(torch.full_like(example, vocabulary - 1))
+        except IndexError:
+            named = ", ".join(f"'{name}' has {rows} rows" for name, rows in small) or "an embedding is too small"
+            raise Day26Error(
+                f"{where}: the token id {vocabulary - 1} does not fit the model ({named}): the track's token ids go "
+                f"up to {vocabulary - 1}. Give the token embedding {vocabulary} rows and train it on the course data."
+            ) from None
+        except Exception:
+            pass
     model.eval()
     try:
         with torch.no_grad():

@@ -12,20 +12,14 @@ from pathlib import Path
 import nbformat
 import pytest
 import torch
+from own_models.zoo_members import ZOO
 
 from helpers.errors import Day26Error
 from helpers.tracks import get_track, with_own_model
 from helpers.week5 import read_declaration
 
 MODELS = Path(__file__).parent / "own_models" / "week5_models.py"
-FAMILIES = {  # class -> the track whose data it reads
-    "PlainCNN": "images",
-    "DepthwiseCNN": "images",
-    "StackedGRU": "text",
-    "TinyTransformer": "text",
-    "TextCNN": "text",
-    "BatchNormMLP": "tabular",
-}
+FAMILIES = {member.class_name: member.track for member in ZOO}  # class -> the track whose data it reads
 
 
 def declare(folder: Path, class_name: str, track: str, weights_of: str | None = None, extra: str = "") -> Path:
