@@ -89,3 +89,25 @@ def layer_table(changes: list[LayerChange]) -> str:
         f"{converted} of {len(changes)} layers converted; {before:,} -> {after:,} bytes ({before / after:.2f}x)"
     )
     return "\n".join(lines)
+
+
+def bytes_by_kind(model: nn.Module) -> dict[str, int]:
+    """Where a model's bytes are: the bytes of the tensors each layer holds itself (weights, biases,
+    buffers), summed by layer type (e.g. ``{"Embedding": 1_920_000, "Linear": 12_552}``), largest
+    first. Parameters of the model itself (a Transformer's learned positions, a CLS token) count as
+    ``"other parameters"``."""
+    totals: dict[str, int] = {}
+    for name, module in model.named_modules():
+        own = [*module.parameters(recurse=False), *module.buffers(recurse=False)]
+        size = sum(tensor.numel() * tensor.element_size() for tensor in own)
+        if size:
+            kind = "other parameters" if not name else type_name(module).replace("NonDynamicallyQuantizable", "")
+            totals[kind] = totals.get(kind, 0) + size
+    return dict(sorted(totals.items(), key=lambda item: item[1], reverse=True))
+
+
+def bytes_line(model: nn.Module) -> str:
+    """One line: the share of the model's bytes in each kind of layer, e.g. 'Embedding 97%, Linear 3%'."""
+    totals = bytes_by_kind(model)
+    whole = sum(totals.values()) or 1
+    return ", ".join(f"{kind} {size / whole:.0%}" for kind, size in totals.items() if size / whole >= 0.005)

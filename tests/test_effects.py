@@ -117,3 +117,15 @@ def test_an_own_model_at_chance_stops_before_the_day_is_spent_on_it(tmp_path, mo
     track = with_own_model(get_track("tabular"), read_declaration())
     with pytest.raises(Day26Error, match="has not learned"):
         ready_model(track)
+
+
+def test_where_the_bytes_are_is_measured_by_layer_kind():
+    """05 chooses INT8 for an embedding that holds the bytes from this measurement, not from layer names."""
+    from helpers.layers import bytes_by_kind, bytes_line
+
+    shares = bytes_by_kind(EmbeddingBagText())
+    assert list(shares)[0] == "Embedding" and shares["Embedding"] == 5000 * 96 * 4
+    assert shares["Linear"] == (96 * 32 + 32 + 32 * 2 + 2) * 4
+    assert bytes_line(EmbeddingBagText()).startswith("Embedding 99%")
+    encoder = nn.TransformerEncoderLayer(16, 2, 32, batch_first=True)
+    assert "MultiheadAttention" in bytes_by_kind(encoder)  # its input projections are counted, not lost
