@@ -124,7 +124,7 @@ def test_where_the_bytes_are_is_measured_by_layer_kind():
     from helpers.layers import bytes_by_kind, bytes_line
 
     shares = bytes_by_kind(EmbeddingBagText())
-    assert list(shares)[0] == "Embedding" and shares["Embedding"] == 5000 * 96 * 4
+    assert next(iter(shares)) == "Embedding" and shares["Embedding"] == 5000 * 96 * 4
     assert shares["Linear"] == (96 * 32 + 32 + 32 * 2 + 2) * 4
     assert bytes_line(EmbeddingBagText()).startswith("Embedding 99%")
     encoder = nn.TransformerEncoderLayer(16, 2, 32, batch_first=True)
