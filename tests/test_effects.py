@@ -129,3 +129,17 @@ def test_where_the_bytes_are_is_measured_by_layer_kind():
     assert bytes_line(EmbeddingBagText()).startswith("Embedding 99%")
     encoder = nn.TransformerEncoderLayer(16, 2, 32, batch_first=True)
     assert "MultiheadAttention" in bytes_by_kind(encoder)  # its input projections are counted, not lost
+
+
+def test_fine_tuning_plans_the_epochs_that_fit_its_budget():
+    """A model too large for the budget gets fewer epochs, at least one, and the line says why."""
+    from helpers.data import Dataset
+    from helpers.train import plan_fine_tuning
+
+    torch.manual_seed(0)
+    data = Dataset(torch.rand(64, 3, 64, 64), torch.randint(0, 2, (64,)))
+    model = GroupNormResNet()
+    roomy = plan_fine_tuning(model, data, batch_size=16, wanted_epochs=3, budget_seconds=600)
+    assert roomy.epochs == 3 and roomy.seconds_per_epoch > 0 and "over the" not in roomy.summary()
+    tight = plan_fine_tuning(model, data, batch_size=16, wanted_epochs=3, budget_seconds=1e-6)
+    assert tight.epochs == 1 and "over the 0 s budget" in tight.summary()
