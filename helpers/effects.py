@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
-PRUNABLE = (nn.Conv1d, nn.Conv2d, nn.Linear, nn.LSTM, nn.GRU, nn.Embedding)
+PRUNABLE = (nn.Conv1d, nn.Conv2d, nn.Linear, nn.LSTM, nn.GRU, nn.Embedding, nn.EmbeddingBag)
 # A model whose accuracy chance would reach this often (or more) has not shown it learned anything.
 CHANCE_P_VALUE = 1e-3
 # Structured pruning that removed less than this share of what was asked fell short.
@@ -111,7 +111,7 @@ def _weights(model: nn.Module) -> dict[str, int]:
 def _why_not_pruned(model: nn.Module, untouched: list[str], before: dict[str, int]) -> str:
     """The likeliest reason, from what the model contains, that pruning left its weights."""
     total = sum(before.values()) or 1
-    embeddings = [name for name, layer in model.named_modules() if isinstance(layer, nn.Embedding)]
+    embeddings = [name for name, layer in model.named_modules() if isinstance(layer, nn.Embedding | nn.EmbeddingBag)]
     embedding_share = sum(before.get(name, 0) for name in embeddings) / total
     if any(isinstance(layer, nn.GroupNorm) for layer in model.modules()):
         return (

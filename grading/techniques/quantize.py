@@ -104,6 +104,12 @@ def _nodes_reading_the_input(path: Path) -> list[str]:
     return [node.name for node in model.graph.node if input_names & set(node.input) and node.op_type == "Conv"]
 
 
+def _group_norm_nodes(path: Path) -> list[str]:
+    """Names of the InstanceNormalization nodes that nn.GroupNorm exports to: per-channel quantization
+    gives their 1-D scale an axis it does not have, and the INT8 model then fails to load."""
+    return [node.name for node in onnx.load(str(path)).graph.node if node.op_type == "InstanceNormalization"]
+
+
 def ort_static_int8(
     source: str | Path,
     target: str | Path,
@@ -123,7 +129,7 @@ def ort_static_int8(
     target = Path(target)
     with tempfile.TemporaryDirectory() as work_dir:
         prepared = _prepare_for_quantization(Path(source), Path(work_dir))
-        excluded = _nodes_reading_the_input(prepared) if keep_first_layer_fp32 else []
+        excluded = (_nodes_reading_the_input(prepared) if keep_first_layer_fp32 else []) + _group_norm_nodes(prepared)
         quantize_static(
             str(prepared),
             str(target),
