@@ -199,6 +199,26 @@ def _notebook_problem(executed: Path, state: dict | None) -> str:
     return ""
 
 
+def _stops(autograded: Path, notebooks: list[str]) -> list[str]:
+    """The one-line Day26Error each notebook stopped on (a model at chance, a missing artifact), once
+    per message, naming the notebooks it stopped: what the learner was told, for the instructor too."""
+    stopped: dict[str, list[str]] = {}
+    for name in notebooks:
+        path = autograded / f"{name}.ipynb"
+        if not path.is_file():
+            continue
+        errors = (
+            output
+            for cell in nbformat.read(path, as_version=4).cells
+            for output in cell.get("outputs", [])
+            if output.get("output_type") == "error" and output.get("ename") == "Day26Error"
+        )
+        first = next(errors, None)
+        if first is not None:
+            stopped.setdefault(str(first.get("evalue", ""))[:300], []).append(name)
+    return [f"{', '.join(names)} stopped: {message}" for message, names in stopped.items()]
+
+
 def _execute(course: Course, learner: str, limits: Limits) -> tuple[dict, list[str]]:
     """Run the learner's notebooks in the sandbox; return the execution report and the problems.
 
@@ -404,6 +424,7 @@ def finish(course: Course, in_flight_json: str) -> Outcome:
     notes = [f"notebooks not submitted: {', '.join(missing)}"] if missing else []
     if all(score.verifier_points == 0 for score in scores):
         notes.append(f"no test cell earned points; first: {scores[0].reason}")
+    notes += _stops(course.folder("autograded", learner), list(record.execution["notebooks"]))
     record.reasons = problems + notes
     record.stage_seconds["scoring"] = round(time.monotonic() - scoring, 2)
     record.seconds = round(sum(record.stage_seconds.values()), 2)

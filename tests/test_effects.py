@@ -143,3 +143,21 @@ def test_fine_tuning_plans_the_epochs_that_fit_its_budget():
     assert roomy.epochs == 3 and roomy.seconds_per_epoch > 0 and "over the" not in roomy.summary()
     tight = plan_fine_tuning(model, data, batch_size=16, wanted_epochs=3, budget_seconds=1e-6)
     assert tight.epochs == 1 and "over the 0 s budget" in tight.summary()
+
+
+def test_the_grader_says_where_a_notebook_stopped_and_why(tmp_path):
+    """A hand-in whose model is at chance stops in every notebook with the same line: the grading
+    record says it once, naming the notebooks (what the learner was told, for the instructor too)."""
+    import nbformat
+
+    from grading.autograde import _stops
+
+    message = "StackedGRU gets 49.0% of 1,000 validation samples right and chance is 50%: it has not learned"
+    for name in ("00_start", "01_baseline"):
+        cell = nbformat.v4.new_code_cell("setup = setup_notebook()")
+        cell.outputs = [nbformat.v4.new_output("error", ename="Day26Error", evalue=message, traceback=[])]
+        nbformat.write(nbformat.v4.new_notebook(cells=[cell]), tmp_path / f"{name}.ipynb")
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")]), tmp_path / "02_quantization.ipynb")
+    assert _stops(tmp_path, ["00_start", "01_baseline", "02_quantization", "05_combined"]) == [
+        f"00_start, 01_baseline stopped: {message}"
+    ]
