@@ -144,3 +144,26 @@ def structured_pruning_effect(model: nn.Module, pruned: nn.Module, asked: float)
         return Effect(True, line)
     shown = ", ".join(untouched[:6]) + (f" and {len(untouched) - 6} more" if len(untouched) > 6 else "")
     return Effect(False, f"{line}: left whole: {shown or 'none'}. Why: {_why_not_pruned(model, untouched, before)}.")
+
+
+# --- INT8 in ONNX Runtime -----------------------------------------------------------------
+
+
+def onnx_int8_effect(path: str, expected: bool = True) -> Effect:
+    """What share of an ONNX model's weight bytes are 8-bit (int8 or uint8 initializers). Not ok when
+    INT8 was ``expected`` and none is: the quantizer found no operator of the kinds it was asked for."""
+    import onnx
+    from onnx import numpy_helper
+
+    weights = [numpy_helper.to_array(tensor) for tensor in onnx.load(str(path)).graph.initializer]
+    total = sum(array.nbytes for array in weights) or 1
+    eight_bit = sum(array.nbytes for array in weights if array.dtype.itemsize == 1)
+    line = f"{eight_bit / total:.0%} of the weight bytes of {path} are 8-bit"
+    if eight_bit or not expected:
+        return Effect(True, line)
+    return Effect(
+        False,
+        f"{line}: the quantizer converted nothing, and said nothing. It quantizes only the operators you list "
+        "(op_types_to_quantize) that it supports: check the operators of the exported graph (notebook 04's "
+        "summary) against that list.",
+    )

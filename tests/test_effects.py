@@ -161,3 +161,20 @@ def test_the_grader_says_where_a_notebook_stopped_and_why(tmp_path):
     assert _stops(tmp_path, ["00_start", "01_baseline", "02_quantization", "05_combined"]) == [
         f"00_start, 01_baseline stopped: {message}"
     ]
+
+
+def test_onnx_int8_that_converted_nothing_says_so(tmp_path):
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    from helpers.effects import onnx_int8_effect
+
+    mlp = nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 2)).eval()
+    torch.onnx.export(mlp, (torch.rand(1, 10),), str(tmp_path / "fp32.onnx"), external_data=False, dynamo=False)
+    quantize_dynamic(str(tmp_path / "fp32.onnx"), str(tmp_path / "none.onnx"), weight_type=QuantType.QInt8,
+                     op_types_to_quantize=["Conv"])  # fmt: skip
+    quantize_dynamic(str(tmp_path / "fp32.onnx"), str(tmp_path / "int8.onnx"), weight_type=QuantType.QInt8)
+    nothing = onnx_int8_effect(str(tmp_path / "none.onnx"))
+    assert not nothing.ok and "converted nothing" in nothing.line
+    assert onnx_int8_effect(str(tmp_path / "none.onnx"), expected=False).ok
+    converted = onnx_int8_effect(str(tmp_path / "int8.onnx"))
+    assert converted.ok and not converted.line.startswith("0%")
