@@ -23,6 +23,7 @@ import json
 import sys
 import tempfile
 import time
+import zlib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,7 +48,9 @@ def trained_hand_in(member: Member, folder: Path) -> dict:
     spec = importlib.util.spec_from_file_location(f"zoo_{member.class_name}", folder / "week5" / "models.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    torch.manual_seed(0)
+    # A seed of its own: two models with equal embedding shapes seeded alike share the rows training
+    # barely moves, and the copy check then (rightly) asks an instructor to look.
+    torch.manual_seed(zlib.crc32(member.class_name.encode()))
     model = getattr(module, member.class_name)()
     started = time.perf_counter()
     recipe = TrainingRecipe(member.epochs, track.training.batch_size, track.training.learning_rate)
