@@ -14,6 +14,7 @@ class Member:
     epochs: int
     family: str
     real_size: bool = False  # torchvision-sized: minutes per epoch on 2 cores
+    learning_rate: float | None = None  # None: the track's; Transformers and LayerNorm nets want less
 
 
 ZOO = (
@@ -25,8 +26,8 @@ ZOO = (
     Member("SEDepthwiseCNN", "images", 8, "depthwise-separable, squeeze-excitation, Hardswish"),
     Member("InvertedResidualCNN", "images", 8, "inverted residual (MobileNetV2 blocks), small"),
     Member("DenseCNN", "images", 6, "dense (concatenating) CNN"),
-    Member("ConvNeXtStyle", "images", 6, "ConvNeXt style: 7x7 depthwise, LayerNorm, GELU"),
-    Member("TinyViT", "images", 6, "vision Transformer, patch embedding, CLS token"),
+    Member("ConvNeXtStyle", "images", 10, "ConvNeXt style: 7x7 depthwise, LayerNorm, GELU", learning_rate=1e-3),
+    Member("TinyViT", "images", 12, "vision Transformer, patch embedding, CLS token", learning_rate=5e-4),
     Member("ResNet18", "images", 1, "ResNet-18 at full size", real_size=True),
     Member("MobileNetV2", "images", 1, "MobileNetV2 at full width", real_size=True),
     # text
