@@ -457,7 +457,8 @@ def _accuracy_check(ctx: _Context, artifact: str, model: object, t: Threshold, a
     change = paired_change(ctx.reference_correct, correct)
     verdict = judge_drop(change, t.max_accuracy_drop)
     certainty = {True: "sure" if "sure" in verdict.text else "likely", False: "sure", None: "too close to tell"}
-    measured = f"{value:.2%} ({-change.drop_points:+.2f} pts on {change.samples} samples, {certainty[verdict.passed]})"
+    gained = -change.drop_points or 0.0  # points, positive when the artifact is better (never "-0.00")
+    measured = f"{value:.2%} ({gained:+.2f} pts on {change.samples} samples, {certainty[verdict.passed]})"
     reason = {True: "", False: f"{advice} ({verdict.text})", None: f"{verdict.text}: an instructor decides"}
     return Check(
         artifact, "accuracy", measured, f"lose <= {t.max_accuracy_drop:g} pts", verdict.passed, reason[verdict.passed],

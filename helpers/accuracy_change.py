@@ -109,8 +109,9 @@ def judge_drop(change: AccuracyChange, budget_points: float, confidence: float =
     """Judge ``change`` against a budget of points: within it (the measured drop), over it only when
     the whole interval is over it, and undecided in between."""
     low, high = change.drop_interval(confidence)
+    gained = -change.drop_points or 0.0  # positive when the candidate is better (never "-0.00")
     figure = (
-        f"{-change.drop_points:+.2f} pts on {change.samples:,} samples ({change.lost} lost, {change.gained} gained; "
+        f"{gained:+.2f} pts on {change.samples:,} samples ({change.lost} lost, {change.gained} gained; "
         f"{confidence:.0%} interval of the loss {low:.2f} to {high:.2f})"
     )
     if change.drop_points <= budget_points:
