@@ -112,20 +112,26 @@ def test_every_artifact_with_a_target_has_a_table_on_every_track():
                 assert threshold_for(track, artifact.target).max_accuracy_drop > 0, (track, artifact.file)
 
 
-def test_an_own_model_is_checked_against_its_own_targets_and_the_graders_lane(tmp_path, monkeypatch):
-    """day26 check judges an own model as the notebooks and the grader do: 3x faster is the own goal
-    (the reference's 8x is not), and the lane's target (optimized.onnx against model.onnx) shows too."""
-    artifacts = tmp_path / "artifacts"
-    _results(artifacts, speedup=3.6, onnx_speedup=3.3, own_model="GroupNormResNet")  # lane: 3.6 / 3.3 = 1.09x
-    monkeypatch.chdir(tmp_path)
+def _checked_combined(artifacts):
+    """``day26 check --json`` on ``artifacts``: the process, its JSON and the combined model's row."""
     checked = subprocess.run(
         [sys.executable, "-m", "helpers.cli", "check", "--artifacts", str(artifacts), "--json"],
         capture_output=True,
         text=True,
     )
     shown = json.loads(checked.stdout)
-    assert shown["own_model"] == "GroupNormResNet"
     [combined] = [row for row in shown["artifacts"] if row["artifact"] == contract.COMBINED.file]
+    return checked, shown, combined
+
+
+def test_an_own_model_is_checked_against_its_own_targets_and_the_graders_lane(tmp_path, monkeypatch):
+    """day26 check judges an own model as the notebooks and the grader do: 3x faster is the own goal
+    (the reference's 8x is not), and the lane's target (optimized.onnx against model.onnx) shows too."""
+    artifacts = tmp_path / "artifacts"
+    _results(artifacts, speedup=3.6, onnx_speedup=3.3, own_model="GroupNormResNet")  # lane: 3.6 / 3.3 = 1.09x
+    monkeypatch.chdir(tmp_path)
+    checked, shown, combined = _checked_combined(artifacts)
+    assert shown["own_model"] == "GroupNormResNet"
     figures = {figure["figure"]: figure for figure in combined["figures"]}
     own = threshold_for("images", contract.COMBINED.target, own_model=True)
     assert figures["speed"]["target"] == own.min_speedup and figures["speed"]["status"] == MET
@@ -141,12 +147,6 @@ def test_the_reference_model_keeps_the_tracks_targets_and_has_no_lane_row(tmp_pa
     artifacts = tmp_path / "artifacts"
     _results(artifacts, speedup=9.0, onnx_speedup=3.0)
     monkeypatch.chdir(tmp_path)
-    checked = subprocess.run(
-        [sys.executable, "-m", "helpers.cli", "check", "--artifacts", str(artifacts), "--json"],
-        capture_output=True,
-        text=True,
-    )
-    shown = json.loads(checked.stdout)
-    [combined] = [row for row in shown["artifacts"] if row["artifact"] == contract.COMBINED.file]
+    _, shown, combined = _checked_combined(artifacts)
     assert shown["own_model"] is None and "lane" not in {figure["figure"] for figure in combined["figures"]}
     assert {figure["figure"]: figure["target"] for figure in combined["figures"]}["speed"] == 8.0
