@@ -84,7 +84,8 @@ def ready_model(
     if track.own_model is not None:
         raise file_error(path, "does not exist", f"Give the path of your trained state_dict in {track.own_model.file}.")
 
-    path, info_path = home() / checkpoint_name(track), (home() / checkpoint_name(track)).with_suffix(".json")
+    path = home() / checkpoint_name(track)  # a model trained here goes to the cache, never beside a shipped one
+    info_path = path.with_suffix(".json")
     started = time.perf_counter()
     torch.manual_seed(TRAINING_SEED)
     model = track.build_model()

@@ -110,8 +110,9 @@ class NotebookSetup:
 
     @property
     def fine_tuning_seconds(self) -> float:
-        """Seconds of fine-tuning one recipe of notebook 05 may take: two recipes then keep more than
-        half of the cell's 600 s limit free, on 2 cores, even for a model at torchvision's size."""
+        """Seconds of fine-tuning one recipe of notebook 05 may take, so that two recipes leave room for
+        pruning, export and measurement within the cell's 600 s limit on 2 cores, whatever the model's
+        size (a large model gets fewer epochs: :func:`helpers.train.plan_fine_tuning`)."""
         return FINE_TUNING_SECONDS
 
 
