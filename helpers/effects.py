@@ -9,14 +9,25 @@ These checks are how the notebooks hear about it where it happens:
 - :func:`learned_beyond_chance`: is a model's validation accuracy clearly above chance?
 - :func:`dynamic_int8_effect`: how many layers did dynamic INT8 convert?
 - :func:`structured_pruning_effect`: how many weights did structured pruning remove, and where not?
+- :func:`onnx_int8_effect`: what share of an ONNX model's weight bytes did INT8 make 8-bit?
+- :func:`export_effect`: did the export keep a dynamic batch, and did the exporter fall back?
+- :func:`calibration_effect`: does a calibration reader serve the data it was given?
+- :func:`calibration_explained`: ONNX Runtime's "No data is collected." said in words.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
+import numpy as np
 from torch import nn
+
+from helpers.errors import Day26Error
 
 PRUNABLE = (nn.Conv1d, nn.Conv2d, nn.Linear, nn.LSTM, nn.GRU, nn.Embedding, nn.EmbeddingBag)
 # A model whose accuracy chance would reach this often (or more) has not shown it learned anything.
@@ -167,3 +178,99 @@ def onnx_int8_effect(path: str, expected: bool = True) -> Effect:
         "(op_types_to_quantize) that it supports: check the operators of the exported graph (notebook 04's "
         "summary) against that list.",
     )
+
+
+# --- export to ONNX -----------------------------------------------------------------------
+
+# torch.onnx.export tries ways to capture the graph in turn and logs each, e.g.
+# "[torch.onnx] Obtain model graph for `Net([...]` with `torch.export.export(..., strict=False)`... ✅"
+_CAPTURE_LINE = re.compile(r"Obtain model graph for .* with `(?P<how>.+?)`\.\.\. (?P<outcome>✅|❌)")
+
+
+def capture_attempts(exporter_text: str) -> list[tuple[str, bool]]:
+    """The exporter's tries at capturing the graph, in order: (how, whether it worked)."""
+    return [(match["how"], match["outcome"] == "✅") for match in _CAPTURE_LINE.finditer(exporter_text)]
+
+
+def export_effect(path: str | Path, exporter_text: str = "") -> Effect:
+    """Did ``torch.onnx.export`` write a model with a dynamic batch dimension, and how did it capture
+    the graph? ``exporter_text`` is what the exporter printed (a ``library_output`` block's stdout and
+    stderr). Not ok when the batch dimension is a fixed number: a batch of any other size then fails."""
+    import onnx
+
+    model_input = onnx.load(str(path), load_external_data=False).graph.input[0]
+    batch = model_input.type.tensor_type.shape.dim[0]
+    attempts = capture_attempts(exporter_text)
+    failed = [how for how, worked in attempts if not worked]
+    captured = next((how for how, worked in attempts if worked), None)
+    fell_back = f"; the exporter fell back: {', '.join(failed)} failed, {captured} captured the graph" if failed else ""
+    name = Path(path).name
+    if batch.dim_param:
+        return Effect(True, f"{name}: input {model_input.name!r} with a dynamic batch ({batch.dim_param}){fell_back}")
+    return Effect(
+        False,
+        f"{name}: the batch dimension of input {model_input.name!r} is fixed at {batch.dim_value}{fell_back}: any "
+        "other batch size fails in ONNX Runtime. Pass dynamic_shapes keyed to forward()'s argument name, with an "
+        "example batch of 2 (from a batch of 1 the exporter assumes 1 always).",
+    )
+
+
+# --- calibration for static INT8 ----------------------------------------------------------
+
+
+def calibration_effect(reader, samples_given: int) -> Effect:
+    """Read a fresh calibration reader (an ONNX Runtime ``CalibrationDataReader``) to its end, as
+    ``quantize_static`` will, and count what it serves. ``samples_given`` is the number of samples of
+    the dataset it was built over. Not ok when it serves no batch, or fewer samples than it was given:
+    the ranges of every INT8 activation come from those samples alone."""
+    batches, samples, names = 0, 0, set()
+    for _ in range(100_000):  # a reader that never returns None would hang quantize_static too
+        feed = reader.get_next()
+        if feed is None:
+            break
+        if not all(isinstance(array, np.ndarray) for array in feed.values()):
+            return Effect(
+                False,
+                "calibration: the reader serves something other than numpy arrays: convert each batch "
+                "with .numpy() (ONNX Runtime reads numpy arrays only)",
+            )
+        batches += 1
+        names |= set(feed)
+        samples += len(next(iter(feed.values())))
+    else:
+        return Effect(
+            False,
+            "calibration: the reader served 100,000 batches and never returned None: get_next must "
+            "return None when the data is used up, or quantize_static never ends",
+        )
+    if batches == 0:
+        return Effect(
+            False,
+            'calibration: the reader served no batch, so quantize_static will stop with "No data is collected.": its '
+            "get_next returned None at once (a generator used up by an earlier call, or an empty dataset). Build a new "
+            "reader for each quantize_static call, over a dataset with samples.",
+        )
+    line = f"calibration: the reader serves {samples:,} samples in {batches} batch(es) to input(s) {sorted(names)}"
+    if samples < samples_given:
+        return Effect(
+            False,
+            f"{line}, of the {samples_given:,} it was given: the activation ranges come from the "
+            "samples it serves alone. Serve every batch, the last partial one too.",
+        )
+    return Effect(True, line)
+
+
+@contextlib.contextmanager
+def calibration_explained() -> Iterator[None]:
+    """Around ``quantize_static``: its ``ValueError("No data is collected.")`` becomes a one-line
+    :class:`Day26Error` that says why it happens and what to do. Every other error passes unchanged."""
+    try:
+        yield
+    except ValueError as error:
+        if "No data is collected" not in str(error):
+            raise
+        raise Day26Error(
+            "quantize_static saw no calibration data: the reader's get_next returned None at its first call (a "
+            "generator used up by an earlier call, or an empty dataset). Build a new reader for each quantize_static "
+            "call, over a dataset with samples."
+        ) from error

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import warnings
 
+import numpy as np
 import pytest
 import torch
 import torch_pruning as tp
@@ -178,3 +179,91 @@ def test_onnx_int8_that_converted_nothing_says_so(tmp_path):
     assert onnx_int8_effect(str(tmp_path / "none.onnx"), expected=False).ok
     converted = onnx_int8_effect(str(tmp_path / "int8.onnx"))
     assert converted.ok and not converted.line.startswith("0%")
+
+
+class _DataDependent(nn.Module):
+    """A forward whose branch depends on the values: torch.export cannot capture it either way."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = nn.Linear(10, 2)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.linear(features) if features.sum() > 0 else -self.linear(features)
+
+
+def test_an_export_with_a_fixed_batch_is_caught_and_the_exporters_tries_are_read(tmp_path):
+    from helpers.captured import library_output
+    from helpers.effects import capture_attempts, export_effect
+
+    mlp = nn.Sequential(nn.Linear(10, 16), nn.ReLU(), nn.Linear(16, 2)).eval()
+    example = (torch.rand(2, 10),)
+    with library_output() as dynamic_output:
+        torch.onnx.export(mlp, example, str(tmp_path / "dynamic.onnx"), external_data=False,
+                          dynamic_shapes={"input": {0: torch.export.Dim("batch")}})  # fmt: skip
+    with library_output():
+        torch.onnx.export(mlp, example, str(tmp_path / "fixed.onnx"), external_data=False)
+    dynamic = export_effect(tmp_path / "dynamic.onnx", dynamic_output.stdout + dynamic_output.stderr)
+    assert dynamic.ok and "dynamic batch" in dynamic.line and "fell back" not in dynamic.line
+    fixed = export_effect(tmp_path / "fixed.onnx")
+    assert not fixed.ok and "fixed at 2" in fixed.line and "dynamic_shapes" in fixed.line
+
+    # The exporter's own log of its tries, from a model that neither try can capture.
+    with pytest.raises(torch.onnx.OnnxExporterError), library_output() as failed_output:
+        torch.onnx.export(_DataDependent().eval(), example, str(tmp_path / "never.onnx"), external_data=False)
+    attempts = capture_attempts(failed_output.stdout + failed_output.stderr)
+    assert [worked for _, worked in attempts] == [False, False]
+    assert "strict=False" in attempts[0][0] and "strict=True" in attempts[1][0]
+
+
+class _Reader:
+    """A calibration reader over a list of batches, as learners write them (a generator inside)."""
+
+    def __init__(self, batches: list[np.ndarray]) -> None:
+        self.feeds = ({"input": batch} for batch in batches)
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        return next(self.feeds, None)
+
+
+def test_a_calibration_that_serves_no_data_or_too_little_is_caught():
+    from helpers.effects import calibration_effect
+
+    batches = [np.zeros((16, 3), np.float32)] * 4 + [np.zeros((4, 3), np.float32)]
+    whole = calibration_effect(_Reader(batches), samples_given=68)
+    assert whole.ok and "68 samples in 5 batch(es)" in whole.line
+    used_up = _Reader(batches)
+    while used_up.get_next() is not None:
+        pass
+    empty = calibration_effect(used_up, samples_given=68)
+    assert not empty.ok and "no batch" in empty.line and "new reader" in empty.line
+    short = calibration_effect(_Reader(batches[:4]), samples_given=68)
+    assert not short.ok and "64 samples" in short.line and "of the 68" in short.line
+    tensors = calibration_effect(_TensorReader(), samples_given=16)
+    assert not tensors.ok and ".numpy()" in tensors.line
+
+
+class _TensorReader:
+    def __init__(self) -> None:
+        self.served = False
+
+    def get_next(self):
+        if self.served:
+            return None
+        self.served = True
+        return {"input": torch.zeros(16, 3)}
+
+
+def test_quantize_static_without_calibration_data_says_why_in_one_line(tmp_path):
+    from onnxruntime.quantization import QuantFormat, quantize_static
+
+    from helpers.captured import library_output
+    from helpers.effects import calibration_explained
+    from helpers.errors import Day26Error
+
+    net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 2)).eval()
+    with library_output():
+        torch.onnx.export(net, (torch.rand(2, 3, 8, 8),), str(tmp_path / "net.onnx"), external_data=False)
+    with pytest.raises(Day26Error, match="saw no calibration data"), library_output(), calibration_explained():
+        quantize_static(str(tmp_path / "net.onnx"), str(tmp_path / "int8.onnx"), _Reader([]),
+                        quant_format=QuantFormat.QDQ)  # fmt: skip
