@@ -20,7 +20,10 @@ measure what you made. One module per job, so you can read each on its own:
 - ``layers``      what a technique did to each layer: type before and after, bytes
 - ``onnx_files``  which files an ONNX model needs (its external data, wherever it is stored)
 - ``bench``       latency by a fixed protocol, and A-vs-B comparisons
-- ``operator_time`` where an ONNX model's time goes: ONNX Runtime's profile by operator
+- ``operator_time`` where an ONNX model's time goes: ONNX Runtime's profile by operator and family
+- ``library_limits`` what torch-pruning and the INT8 paths leave of a model, and why
+- ``effects``     did a technique do what was asked? One line when it fell short
+- ``accuracy_change`` how sure an accuracy change is: paired samples and an exact interval
 - ``runtime``     ONNX Runtime sessions with fixed threads
 - ``int8_state``  saving and loading a PyTorch INT8 model's weights safely
 - ``quantization_error``  the error INT8 puts into each layer's weights (dB)

@@ -112,3 +112,43 @@ def _summed_by_operator(events: list[dict], calls: int, weight_bytes: dict[str, 
         for operator, duration in microseconds.items()
     ]
     return sorted(rows, key=lambda row: row.share, reverse=True)
+
+
+# ONNX Runtime's kernels, grouped by what the recipe can do about them. A kernel of one of these
+# families that reads weights is a product with weights; everything else only moves activations.
+FAMILIES: dict[str, tuple[str, ...]] = {
+    "convolutions": ("Conv", "FusedConv", "QLinearConv", "ConvInteger", "ConvTranspose", "NhwcFusedConv"),
+    "recurrent layers": ("LSTM", "GRU", "RNN", "DynamicQuantizeLSTM", "Loop", "Scan"),
+    "matrix products": ("MatMul", "FusedMatMul", "Gemm", "FusedGemm", "MatMulInteger", "DynamicQuantizeMatMul",
+                        "QLinearMatMul", "MatMulIntegerToFloat", "Attention", "MultiHeadAttention"),
+    "embedding lookups": ("Gather", "GatherElements"),
+}  # fmt: skip
+
+
+def family_of(row: OperatorTime) -> str:
+    """The family of one operator: one of :data:`FAMILIES` when it reads weights, else "activations only"."""
+    if row.has_weights:
+        for family, operators in FAMILIES.items():
+            if row.operator in operators:
+                return family
+    return "activations only"
+
+
+def time_by_family(rows: list[OperatorTime]) -> dict[str, float]:
+    """The share of the time (0 to 1) of each family of operators, largest first."""
+    shares: dict[str, float] = defaultdict(float)
+    for row in rows:
+        shares[family_of(row)] += row.share
+    return dict(sorted(shares.items(), key=lambda item: item[1], reverse=True))
+
+
+def costliest_weighted_family(rows: list[OperatorTime]) -> str | None:
+    """The family of products with weights that takes the most time (what pruning and INT8 can
+    speed up most), or None when no operator reads weights."""
+    weighted = {family: share for family, share in time_by_family(rows).items() if family != "activations only"}
+    return max(weighted, key=weighted.get) if weighted else None
+
+
+def time_line(rows: list[OperatorTime]) -> str:
+    """Where the time goes, in one line: each family's share, e.g. "convolutions 81%, activations only 17%"."""
+    return ", ".join(f"{family} {share:.0%}" for family, share in time_by_family(rows).items() if share >= 0.005)
