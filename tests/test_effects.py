@@ -4,6 +4,7 @@ a model at chance, each heard in one line with the reason and what to do (helper
 from __future__ import annotations
 
 import copy
+import json
 import warnings
 
 import numpy as np
@@ -267,3 +268,30 @@ def test_quantize_static_without_calibration_data_says_why_in_one_line(tmp_path)
     with pytest.raises(Day26Error, match="saw no calibration data"), library_output(), calibration_explained():
         quantize_static(str(tmp_path / "net.onnx"), str(tmp_path / "int8.onnx"), _Reader([]),
                         quant_format=QuantFormat.QDQ)  # fmt: skip
+
+
+def test_an_own_models_check_is_measured_once_and_again_when_its_weights_change(tmp_path, monkeypatch):
+    """Every notebook opens with the chance check; the notebooks after the first read its record."""
+    from test_own_model import declare
+
+    from helpers.errors import Day26Error
+    from helpers.reference import ready_model
+    from helpers.tracks import get_track, with_own_model
+    from helpers.week5 import read_declaration
+
+    monkeypatch.setenv("DAY26_HOME", str(tmp_path / "home"))
+    declare(tmp_path, "BatchNormMLP", "tabular")  # never trained: at chance
+    monkeypatch.chdir(tmp_path)
+    track = with_own_model(get_track("tabular"), read_declaration())
+    with pytest.raises(Day26Error, match="has not learned"):
+        ready_model(track)
+    (record,) = (tmp_path / "home" / "own_model_checks").glob("*.json")
+    measured = json.loads(record.read_text())
+    assert measured["samples"] == len(track.val_data()) and 0.3 < measured["val_accuracy"] < 0.7
+    record.write_text(json.dumps({**measured, "val_accuracy": 0.9}))  # what a learned model would have recorded
+    assert ready_model(track).val_accuracy == 0.9  # read, not measured again
+    torch.manual_seed(1)
+    torch.save(type(ready_model(track).model)().state_dict(), tmp_path / "week5" / "weights.pth")  # other weights
+    with pytest.raises(Day26Error, match="has not learned"):
+        ready_model(track)  # measured again
+    assert len(list(record.parent.glob("*.json"))) == 2
