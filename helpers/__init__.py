@@ -17,6 +17,7 @@ measure what you made. One module per job, so you can read each on its own:
 - ``train``       the small deterministic training loop (reference models, fine-tuning)
 - ``threads``     PyTorch's thread count for a block of code
 - ``measure``     size on disk, parameters, sparsity, accuracy
+- ``same_model``  is this the model (and split) already measured? Digests of what a model computes with
 - ``layers``      what a technique did to each layer: type before and after, bytes
 - ``onnx_files``  which files an ONNX model needs (its external data, wherever it is stored)
 - ``bench``       latency by a fixed protocol, and A-vs-B comparisons

@@ -24,6 +24,7 @@ from helpers.data import Dataset
 from helpers.errors import file_error
 from helpers.int8_state import portable_state_dict
 from helpers.onnx_files import external_locations, load_graph_only, model_tensors
+from helpers.same_model import dataset_digest, model_digest
 
 # ----------------------------------------------------------------------------- size on disk
 
@@ -182,13 +183,35 @@ def predict(model: nn.Module | ort.InferenceSession, inputs: torch.Tensor) -> to
         return model(inputs).argmax(dim=1)
 
 
+# Which samples a model got right, for the life of the kernel: (model digest, dataset digest) -> booleans.
+_MEASURED: dict[tuple[str, str], np.ndarray] = {}
+
+
 def correct_per_sample(model: nn.Module | ort.InferenceSession, dataset: Dataset, batch_size: int = 64) -> np.ndarray:
-    """Which samples of ``dataset`` the model classifies correctly (booleans, in the dataset's order)."""
+    """Which samples of ``dataset`` the model classifies correctly (booleans, in the dataset's order).
+
+    The same model on the same dataset is measured once per kernel (see :mod:`helpers.same_model`);
+    a model that was changed since, even by one weight, is measured again."""
     if isinstance(model, nn.Module):
         model.eval()
-    return np.concatenate(
+    model_key = model_digest(model)
+    key = (model_key, dataset_digest(dataset)) if model_key is not None else None
+    if key is not None and key in _MEASURED:
+        return _MEASURED[key].copy()
+    correct = np.concatenate(
         [(predict(model, inputs) == labels).numpy() for inputs, labels in dataset.batches(batch_size)]
     )
+    if key is not None:
+        _MEASURED[key] = correct.copy()
+    return correct
+
+
+def remember_correct(model: nn.Module | ort.InferenceSession, dataset: Dataset, correct: np.ndarray) -> None:
+    """Tell :func:`correct_per_sample` which samples of ``dataset`` ``model`` gets right, measured
+    before (by another process, kept in a file): the kernel then need not run the split again."""
+    model_key = model_digest(model)
+    if model_key is not None and len(correct) == len(dataset):
+        _MEASURED[model_key, dataset_digest(dataset)] = np.asarray(correct, dtype=bool).copy()
 
 
 def accuracy(model: nn.Module | ort.InferenceSession, dataset: Dataset, batch_size: int = 64) -> float:
