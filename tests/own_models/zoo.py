@@ -7,6 +7,11 @@ rows as JSON.
     DAY26_HOME=$PWD/.day26 .venv/bin/python tests/own_models/zoo.py                  # every small model
     DAY26_HOME=$PWD/.day26 .venv/bin/python tests/own_models/zoo.py --real-size      # ... and the full-size two
     DAY26_HOME=$PWD/.day26 .venv/bin/python tests/own_models/zoo.py --only TinyViT,BagOfEmbeddings
+    DAY26_HOME=$PWD/.day26 .venv/bin/python tests/own_models/zoo.py --only ResNet18 --as-run   # graded as run
+
+Handed in unexecuted, a folder records no recipe choice and the grader runs every recipe of 05;
+``--as-run`` grades each model a second time with the artifacts/ folder of its first grading, as a
+learner hands in after running the notebooks, and reports that grading.
 
 Columns: parameters; val accuracy after the brief training; points of the autograded cells; the
 optimized model against the learner's own baseline as the verifier measured it (size against
@@ -20,6 +25,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import shutil
 import sys
 import tempfile
 import time
@@ -81,11 +87,26 @@ def _figures(record: dict) -> dict:
     return {"smaller": size, "faster_than_model_onnx": optimized.get("speedup"), "accuracy_change_points": change}
 
 
-def grade(member: Member, work: Path) -> dict:
-    """Train, hand in and grade one member; its row of the table."""
+def hand_in_as_run(work: Path, learner: str) -> str:
+    """A second hand-in of ``learner``'s folder with the artifacts/ folder its grading made, as a learner's
+    folder is after running the notebooks (results.json names the recipe 05 chose); its learner id."""
+    again = f"{learner}-as-run"
+    made = work / "course" / "autograded" / learner / "day26" / "artifacts"
+    shutil.copytree(work / "class" / learner, work / "class" / again)
+    shutil.copytree(made, work / "class" / again / "artifacts")
+    return again
+
+
+def grade(member: Member, work: Path, as_run: bool = False) -> dict:
+    """Train, hand in and grade one member; its row of the table. With ``as_run`` the member is graded
+    again as handed in after running (the grader then runs only the recipe 05 chose), and the row holds
+    that grading."""
     row = {"model": member.class_name, "track": member.track, "family": member.family, "epochs": member.epochs}
     row |= trained_hand_in(member, work / "class" / member.class_name)
     outcome, record = autograde_alone(work, member.class_name)
+    if as_run:
+        row["unexecuted_grading_seconds"] = round(outcome["seconds"], 1)
+        outcome, record = autograde_alone(work, hand_in_as_run(work, member.class_name))
     notebooks = (record.get("execution") or {}).get("notebooks", {})
     row |= {
         "status": outcome["status"],
@@ -130,6 +151,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", help="comma-separated class names (default: every small model)")
     parser.add_argument("--real-size", action="store_true", help="also the full-size ResNet-18 and MobileNetV2")
+    parser.add_argument("--as-run", action="store_true", help="grade each again as handed in after running")
     parser.add_argument("--out", default=None, help="the JSON file of the rows (default: in the work folder)")
     args = parser.parse_args()
     if args.only:
@@ -144,7 +166,7 @@ def main() -> None:
     rows = []
     for member in members:
         print(f"{member.class_name} ({member.track}): training {member.epochs} epoch(s), then grading", flush=True)
-        rows.append(grade(member, work))
+        rows.append(grade(member, work, as_run=args.as_run))
         out.write_text(json.dumps(rows, indent=1))
         last = rows[-1]
         print(
