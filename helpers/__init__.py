@@ -15,6 +15,7 @@ measure what you made. One module per job, so you can read each on its own:
 - ``cache``       the folder where trained models and generated data are kept
 - ``reference``   training (once) and loading the reference model
 - ``train``       the small deterministic training loop (reference models, fine-tuning)
+- ``progress``    a line every few seconds while a long loop reads its data: done, and the estimate left
 - ``threads``     PyTorch's thread count for a block of code
 - ``measure``     size on disk, parameters, sparsity, accuracy
 - ``same_model``  is this the model (and split) already measured? Digests of what a model computes with

@@ -302,3 +302,21 @@ def test_an_own_models_check_is_measured_once_and_again_when_its_weights_change(
     with pytest.raises(Day26Error, match="has not learned"):
         ready_model(track)  # measured again
     assert len(list(record.parent.glob("*.json"))) == 2
+
+
+def test_a_long_training_run_reports_its_progress_with_an_estimate(capsys):
+    """helpers.progress: the learner's own loop, unchanged, over a dataset that reports how far it got."""
+    from helpers.data import Dataset
+    from helpers.progress import with_progress
+    from helpers.train import TrainingRecipe, train
+
+    generator = torch.Generator().manual_seed(0)
+    data = Dataset(torch.randn(100, 10, generator=generator), torch.randint(0, 2, (100,), generator=generator))
+    watched = with_progress(data, passes=2, label="recipe A fine-tuning")
+    watched.every_seconds = 0.0  # a line after every batch but the last
+    assert len(watched) == 100
+    train(nn.Sequential(nn.Linear(10, 2)), watched, TrainingRecipe(epochs=2, batch_size=32, learning_rate=1e-3))
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 * 4 - 1  # 4 batches per pass (the last one partial), no line when all is done
+    assert lines[0].startswith("  recipe A fine-tuning: 1/8 batches (12%) in ") and lines[0].endswith("s left")
+    assert lines[-1].startswith("  recipe A fine-tuning: 7/8 batches (88%)")
