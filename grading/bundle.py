@@ -3,7 +3,7 @@
 It holds the release notebooks, the whole ``helpers`` package (with the public targets the
 notebooks show, ``helpers/targets.toml``), the instructor's trained reference models (in
 ``helpers/reference_models/``, so every learner loads the weights the grader holds), and the learner's
-own install files and README from ``grading/bundle_files/``, placed at the top of the bundle. It never
+own install files and README from ``grading/bundle_files/``, placed at the same paths in the bundle. It never
 holds the solutions, the hidden tests, the grader's code (``grading/``) or the hidden split's seed; a
 test opens it and checks.
 """
@@ -17,7 +17,9 @@ from pathlib import Path
 from helpers.errors import Day26Error
 from helpers.tracks import Track
 
-LEARNER_FILES = Path("grading") / "bundle_files"  # README.md, pyproject.toml, Makefile, environment.yml
+# README.md, pyproject.toml, Makefile, environment.yml, nbgrader_config.py, and the notebook folder's
+# nbgrader_config.py (notebooks/day26/), each at its place in the bundle
+LEARNER_FILES = Path("grading") / "bundle_files"
 SHARED_FILES = ("LICENSE",)
 BUNDLE_FOLDERS = ("helpers", "notebooks/day26")
 SKIPPED_PARTS = ("__pycache__", ".ipynb_checkpoints", "reference_models")  # shipped models come from the cache
@@ -32,7 +34,8 @@ def _folder_files(root: Path, folder: str) -> list[Path]:
 
 def bundle_members(root: Path) -> dict[str, Path]:
     """What goes into the bundle: its name inside ``day26/`` -> the file under ``root``."""
-    members = {path.name: LEARNER_FILES / path.name for path in sorted((root / LEARNER_FILES).iterdir())}
+    learner_files = sorted(path for path in (root / LEARNER_FILES).rglob("*") if path.is_file())
+    members = {path.relative_to(root / LEARNER_FILES).as_posix(): path.relative_to(root) for path in learner_files}
     members |= {name: Path(name) for name in SHARED_FILES}
     for folder in BUNDLE_FOLDERS:
         members |= {path.as_posix(): path for path in _folder_files(root, folder)}

@@ -1,11 +1,12 @@
-"""The learner's ``day26`` command line: ``train``, ``inspect``, ``check``, ``card``.
+"""The learner's ``day26`` command line: ``train``, ``inspect``, ``check``, ``validate``, ``card``.
 
 Every subcommand has ``--help``; ``--json`` prints machine-readable output on stdout. Problems
 with the input print one line on stderr and exit with status 2.
 
 The instructor's commands (``optimize``, ``release``, ``autograde``, ``verify``, ...) are not here: they live in
 the instructor's package, whose ``grading.cli`` adds them to this parser. A learner's install has
-these four commands only.
+these five commands only. Each finds the learner's files from the bundle's top or the notebook folder
+(:mod:`helpers.folders`).
 """
 
 from __future__ import annotations
@@ -80,8 +81,9 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
 
 def command_inspect(args: argparse.Namespace) -> int:
     from helpers.artifacts import inspect_artifact
+    from helpers.folders import learner_file
 
-    report = inspect_artifact(args.path)
+    report = inspect_artifact(learner_file(args.path))
     print(json.dumps(report.as_dict(), indent=2) if args.json else report)
     return 0
 
@@ -98,11 +100,12 @@ def _add_inspect(commands: argparse._SubParsersAction) -> None:
 def command_check(args: argparse.Namespace) -> int:
     """Your recorded figures against the targets, judged by the grader's rule: your own model's
     targets when the day ran on it (``track.json`` names its class), the track's otherwise."""
+    from helpers.folders import artifacts_folder
     from helpers.report import records_by_variant
     from helpers.targets import MISSED, TARGETS_FILE
     from helpers.workbook import judge_lane_estimate, judge_recorded, recorded_own_model
 
-    folder = Path(args.artifacts)
+    folder = artifacts_folder(args.artifacts)
     results = contract.RESULTS.path(folder)
     records = records_by_variant(results)
     if contract.BASELINE.variant not in records:
@@ -151,7 +154,55 @@ def command_check(args: argparse.Namespace) -> int:
 def _add_check(commands: argparse._SubParsersAction) -> None:
     summary = "your recorded figures (artifacts/results.json) against the targets, by the grader's rule"
     sub = add_command(commands, "check", command_check, summary)
-    sub.add_argument("--artifacts", default="artifacts", help="the artifacts folder (default: artifacts)")
+    sub.add_argument("--artifacts", help="the artifacts folder (default: the one beside the notebooks)")
+
+
+# --- validate ----------------------------------------------------------------------------------
+
+VALIDATE_PASSED = "Success! Your notebook passes all the tests."
+
+
+def command_validate(args: argparse.Namespace) -> int:
+    """nbgrader's Validate, from any folder, with the course's limits, and an exit status that says
+    whether every notebook passed (``nbgrader validate`` exits 0 even for a notebook that fails, and
+    prints nothing for a path that does not exist)."""
+    import subprocess
+
+    from helpers.folders import NBGRADER_CONFIG, learner_file, nbgrader_settings_folder
+
+    notebooks = [learner_file(name) for name in args.notebooks]
+    for notebook in notebooks:
+        if notebook.suffix != ".ipynb" or not notebook.is_file():
+            raise Day26Error(f"{notebook}: not a notebook file. Name one of the day's .ipynb files.")
+    outcomes = {}
+    for notebook in notebooks:
+        settings = nbgrader_settings_folder(notebook)
+        if settings is None:
+            raise Day26Error(
+                f"{notebook}: no {NBGRADER_CONFIG} in its folder or above, so Validate would not have the grader's "
+                "time limit. Validate the notebooks inside the workbook's folder."
+            )
+        if not args.json:
+            print(f"validating {notebook} (limits from {settings / NBGRADER_CONFIG}) ...", flush=True)
+        command = [sys.executable, "-m", "nbgrader", "validate", str(notebook.resolve())]
+        ran = subprocess.run(command, cwd=settings, capture_output=True, text=True, check=False)
+        passed = ran.returncode == 0 and VALIDATE_PASSED in ran.stdout
+        outcomes[str(notebook)] = {"passed": passed, "report": ran.stdout.strip() or ran.stderr.strip()[-2000:]}
+        if not args.json:
+            print(outcomes[str(notebook)]["report"])
+    if args.json:
+        print(json.dumps(outcomes, indent=2))
+    else:
+        failed = [name for name, outcome in outcomes.items() if not outcome["passed"]]
+        print(f"=> {len(outcomes) - len(failed)} of {len(outcomes)} notebook(s) pass all their tests"
+              + (f"; not yet: {', '.join(Path(name).name for name in failed)}" if failed else ""))  # fmt: skip
+    return 0 if all(outcome["passed"] for outcome in outcomes.values()) else 1
+
+
+def _add_validate(commands: argparse._SubParsersAction) -> None:
+    summary = "run notebooks afresh and check their tests, as JupyterLab's Validate does, from any folder"
+    sub = add_command(commands, "validate", command_validate, summary)
+    sub.add_argument("notebooks", nargs="+", help="notebook files, e.g. 01_baseline.ipynb (found in notebooks/day26)")
 
 
 # --- card --------------------------------------------------------------------------------------
@@ -197,13 +248,16 @@ def teams_status(outcome: dict | None) -> int:
 
 def command_card(args: argparse.Namespace) -> int:
     from helpers.card import make_card
+    from helpers.folders import results_file
 
-    picture, table = make_card(Path(args.results), Path(args.out))
+    results = results_file(args.results)
+    out = Path(args.out) if args.out else results.parent
+    picture, table = make_card(results, out)
     teams = None
     if args.teams or args.post:
         from helpers.teams_card import write_teams_card
 
-        teams = teams_outcome(*write_teams_card(Path(args.results), Path(args.out)), args.post)
+        teams = teams_outcome(*write_teams_card(results, out), args.post)
     if args.json:
         print(json.dumps({"png": str(picture), "markdown": str(table)} | ({"teams": teams} if teams else {}), indent=2))
     else:
@@ -217,12 +271,12 @@ def command_card(args: argparse.Namespace) -> int:
 def _add_card(commands: argparse._SubParsersAction) -> None:
     summary = "a results card (PNG and Markdown) of your results.json, for the Teams check-in"
     sub = add_command(commands, "card", command_card, summary)
-    sub.add_argument("--results", default="artifacts/results.json", help="default: artifacts/results.json")
-    sub.add_argument("--out", default="artifacts", help="folder for card.png, card.md, card.json (default: artifacts)")
+    sub.add_argument("--results", help="results.json (default: the one beside the notebooks)")
+    sub.add_argument("--out", help="folder for card.png, card.md, card.json (default: the folder of results.json)")
     add_teams_options(sub, "card.json")
 
 
-LEARNER_COMMANDS = (_add_train, _add_inspect, _add_check, _add_card)
+LEARNER_COMMANDS = (_add_train, _add_inspect, _add_check, _add_validate, _add_card)
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]:

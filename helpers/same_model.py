@@ -8,8 +8,9 @@ the digests made here. A digest covers everything a model's outputs depend on:
 
 - a PyTorch model: the type and settings of every layer (``repr``), the plain attributes of the
   model's own classes (a temperature, a flag), and every tensor of its state (INT8 tensors by their
-  integers and scales). A model with hooks gets no digest (a hook can change what it computes
-  without changing its state), so it is always measured;
+  integers and scales). A pruning mask counts as the weight it makes, so a model with its masks on
+  and the same model after ``prune.remove`` are one model. A model with any other hook gets no
+  digest (a hook can change what it computes without changing its state): it is always measured;
 - an ONNX Runtime session: the bytes of the model file and of every file it references, and the
   graph optimisation level;
 - a dataset: its inputs and labels, byte for byte.
@@ -25,6 +26,7 @@ from pathlib import Path
 
 import onnxruntime as ort
 import torch
+import torch.nn.utils.prune as prune
 from torch import nn
 
 from helpers.data import Dataset
@@ -61,20 +63,43 @@ def _update_with_value(digest: hashlib._Hash, value: object) -> bool:
     return False
 
 
-def _has_hooks(model: nn.Module) -> bool:
-    hooks = ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_state_dict_hooks")
-    if any(getattr(layer, name, None) for layer in model.modules() for name in hooks):
-        return True
-    return bool(getattr(nn.modules.module, "_global_forward_hooks", None)) or bool(
-        getattr(nn.modules.module, "_global_forward_pre_hooks", None)
-    )
+def _is_pruning_mask(hook: object) -> bool:
+    """torch.nn.utils.prune's hook: it sets ``weight = weight_orig * weight_mask`` before each call."""
+    return isinstance(hook, prune.BasePruningMethod)
+
+
+def _has_other_hooks(model: nn.Module) -> bool:
+    """Does ``model`` carry a hook other than a pruning mask (which :func:`_effective_state` reads)?"""
+    for layer in model.modules():
+        if any(not _is_pruning_mask(hook) for hook in layer._forward_pre_hooks.values()):
+            return True
+        if layer._forward_hooks or layer._backward_hooks or getattr(layer, "_backward_pre_hooks", None):
+            return True
+    globals_ = ("_global_forward_hooks", "_global_forward_pre_hooks", "_global_backward_hooks")
+    return any(getattr(nn.modules.module, name, None) for name in globals_)
+
+
+def _effective_state(model: nn.Module) -> dict[str, object]:
+    """The state a model computes with, sorted by name: a pruned layer's ``weight_orig`` and
+    ``weight_mask`` become the ``weight`` they make, so a model with its masks on and the same model
+    after ``prune.remove`` (or saved and loaded again) have the same state."""
+    state = dict(model.state_dict())
+    for owner, layer in model.named_modules():
+        prefix = f"{owner}." if owner else ""
+        for hook in layer._forward_pre_hooks.values():
+            if _is_pruning_mask(hook):
+                name = hook._tensor_name
+                state.pop(f"{prefix}{name}_orig", None)
+                state.pop(f"{prefix}{name}_mask", None)
+                state[f"{prefix}{name}"] = getattr(layer, name).detach()
+    return dict(sorted(state.items()))
 
 
 def model_digest(model: nn.Module | ort.InferenceSession) -> str | None:
     """A digest of everything ``model``'s outputs depend on, or None when that cannot be told."""
     if isinstance(model, ort.InferenceSession):
         return _session_digest(model)
-    if _has_hooks(model):
+    if _has_other_hooks(model):
         return None
     digest = hashlib.sha256(repr(model).encode())
     for name, layer in model.named_modules():
@@ -84,7 +109,7 @@ def model_digest(model: nn.Module | ort.InferenceSession) -> str | None:
                 if not key.startswith("_") and key != "training" and isinstance(value, _PLAIN):
                     digest.update(f"{key}={value!r}".encode())
     try:
-        state = model.state_dict()
+        state = _effective_state(model)
     except Exception:  # a layer whose state cannot be read: measure every time
         return None
     for key, value in state.items():

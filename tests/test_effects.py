@@ -320,3 +320,19 @@ def test_a_long_training_run_reports_its_progress_with_an_estimate(capsys):
     assert len(lines) == 2 * 4 - 1  # 4 batches per pass (the last one partial), no line when all is done
     assert lines[0].startswith("  recipe A fine-tuning: 1/8 batches (12%) in ") and lines[0].endswith("s left")
     assert lines[-1].startswith("  recipe A fine-tuning: 7/8 batches (88%)")
+
+
+def test_an_own_models_check_is_kept_in_the_temporary_folder_where_the_cache_is_read_only(tmp_path, monkeypatch):
+    """The grader's sandbox reads the cache and cannot write it: the notebooks after 00 still read the record."""
+    import tempfile
+
+    from helpers.reference import _check_records_folder
+
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    monkeypatch.setenv("DAY26_HOME", str(blocked / "cache"))  # no folder can be made under a file
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "session-tmp"))
+    (tmp_path / "session-tmp").mkdir()
+    assert _check_records_folder() == tmp_path / "session-tmp" / "day26-own-model-checks"
+    monkeypatch.setenv("DAY26_HOME", str(tmp_path / "home"))
+    assert _check_records_folder() == tmp_path / "home" / "own_model_checks"
