@@ -263,6 +263,7 @@ def tradeoff_figure(entries: list[Entry], reference: Reference, show_names: bool
         [entry.accuracy_percent for entry in entries],
         [entry.name if show_names else "" for entry in entries],
         reference=(reference.latency_ms, reference.size_mb),
+        missed=[not entry.targets_met for entry in entries],
     )
     axis.set_xlabel("latency, median at batch 1 in the grader's lane (ms)")
     axis.set_title(f"Day 26 leaderboard, {reference.track} track (measured by the grader)")

@@ -21,6 +21,7 @@ import onnxruntime
 import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from helpers.contract import day_order
 from helpers.errors import file_error
@@ -163,6 +164,9 @@ def comparison_figure(records: list[VariantResult], title: str = "") -> Figure:
     return figure
 
 
+MISSED_COLOUR = "#c44e52"  # the ring around a model that missed a target
+
+
 def tradeoff_scatter(
     figure: Figure,
     latency_ms: list[float],
@@ -171,25 +175,68 @@ def tradeoff_scatter(
     labels: list[str],
     reference: tuple[float, float] | None = None,
     reference_label: str = "reference",
+    missed: list[bool] | None = None,
 ) -> Axes:
     """Latency (x, ms) against size on disk (y, MB), both from 0, one point per model, coloured by
     accuracy (%), each labelled (an empty label draws none). ``reference`` (latency, size) is drawn
-    as a star labelled ``reference_label``. Faster and smaller models sit towards the bottom left. Returns the axes."""
+    as a star labelled ``reference_label``. With ``missed``, a model that missed a target gets a red
+    ring, "(missed)" after its label and a legend, so a fast model that lost too much accuracy does not
+    look like a winner. Faster and smaller models sit towards the bottom left. Returns the axes."""
     axis = figure.subplots()
     points = axis.scatter(latency_ms, size_mb, c=accuracy_percent, cmap="viridis", s=80, edgecolors="black")
-    for label, x, y in zip(labels, latency_ms, size_mb, strict=True):
-        if label:
-            axis.annotate(label, (x, y), textcoords="offset points", xytext=(6, 6))
+    if missed is not None:
+        rings = [(x, y) for x, y, miss in zip(latency_ms, size_mb, missed, strict=True) if miss]
+        if rings:
+            axis.scatter(*zip(*rings, strict=True), s=300, facecolors="none", edgecolors=MISSED_COLOUR, linewidths=2)
+        labels = [f"{label} (missed)" if miss and label else label for label, miss in zip(labels, missed, strict=True)]
+        axis.legend(
+            handles=[
+                Line2D([], [], marker="o", linestyle="", color="grey", markeredgecolor="black",
+                       label="met every target"),
+                Line2D([], [], marker="o", linestyle="", markerfacecolor="none", markeredgecolor=MISSED_COLOUR,
+                       markeredgewidth=2, markersize=13, label="missed a target"),
+            ],
+            loc="upper left",
+            fontsize=9,
+        )  # fmt: skip
+    x_top = max([*latency_ms, reference[0] if reference else 0]) or 1.0
+    y_top = max([*size_mb, reference[1] if reference else 0]) or 1.0
+    for names, x, y in _label_groups(labels, latency_ms, size_mb, x_top, y_top):
+        on_the_right = x / x_top > 0.6  # a label there would leave the axes: write it to the left
+        axis.annotate("\n".join(names), (x, y), textcoords="offset points", xytext=(-8 if on_the_right else 8, 6),
+                      ha="right" if on_the_right else "left", va="bottom", fontsize=9)  # fmt: skip
     if reference is not None:
         axis.scatter([reference[0]], [reference[1]], marker="*", s=300, color="#c44e52")
         axis.annotate(reference_label, reference, textcoords="offset points", xytext=(8, -14), color="#c44e52")
-    axis.set_xlim(left=0, right=1.15 * max([*latency_ms, reference[0] if reference else 0]))
-    axis.set_ylim(bottom=0, top=1.15 * max([*size_mb, reference[1] if reference else 0]))
+    axis.set_xlim(left=0, right=1.15 * x_top)
+    axis.set_ylim(bottom=0, top=1.25 * y_top)  # room above the highest point for its label
     axis.set_xlabel("latency, median at batch 1 (ms)")
     axis.set_ylabel("size on disk (MB)")
     axis.grid(True, alpha=0.3)
     figure.colorbar(points, ax=axis, label="accuracy (%)")
     return axis
+
+
+def _label_groups(
+    labels: list[str], xs: list[float], ys: list[float], x_top: float, y_top: float, near: float = 0.08
+) -> list[tuple[list[str], float, float]]:
+    """Labels of points that sit close together (within ``near`` of the axes' ranges), gathered into
+    one label per group, placed at the group's highest point (so it prints above all of them): a
+    baseline, its dynamic INT8 copy and its pruned copy often land on the same spot, and their labels
+    would print on top of each other."""
+    groups: list[tuple[list[str], list[tuple[float, float]]]] = []
+    for label, x, y in zip(labels, xs, ys, strict=True):
+        if not label:
+            continue
+        for names, points in groups:
+            gx, gy = points[0]
+            if abs(x - gx) / x_top < near and abs(y - gy) / y_top < near:
+                names.append(label)
+                points.append((x, y))
+                break
+        else:
+            groups.append(([label], [(x, y)]))
+    return [(names, *max(points, key=lambda point: point[1])) for names, points in groups]
 
 
 def save_comparison_plot(records: list[VariantResult], path: str | Path) -> Path:
