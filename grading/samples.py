@@ -99,13 +99,14 @@ SKIP_PRUNING = "return copy.deepcopy(model).eval()\n"
 
 # The sample class: each learner's verified points out of 25 (None: refused at intake). The cheat
 # earns the track choice and the images-only static INT8 cell that every other track passes; the
-# learner who skipped structured pruning loses the combined model's structure cell.
+# learner who skipped structured pruning loses the combined model's structure cell (5 points: the
+# day's central step carries the weight).
 SAMPLE_CLASS_POINTS = {
     "reference-solution": 25.0,
     "blank-release": 0.0,
     "disables-asserts": 2.0,
-    "stops-after-02": 9.0,
-    "skips-pruning": 24.0,
+    "stops-after-02": 8.0,
+    "skips-pruning": 20.0,
     "escapes": None,
 }
 

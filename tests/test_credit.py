@@ -77,43 +77,45 @@ def test_every_split_adds_up_to_its_cells_points_and_names_checks_the_cell_has()
 
 
 def test_three_of_four_checks_earn_their_points_and_the_reason_says_what_the_fourth_needs():
-    points, reason = verifier_points(COMBINED, 6.0, _combined(speed=False))
-    assert points == 3.0
+    points, reason = verifier_points(COMBINED, 5.0, _combined(speed=False))
+    assert points == 2.5
     assert (
-        "speed 7.90x faster, needs >= 8x" in reason and "0 of 3" in reason and "size 13.10x smaller: 3 of 3" in reason
+        "speed 7.90x faster, needs >= 8x" in reason
+        and "0 of 2.5" in reason
+        and "size 13.10x smaller: 2.5 of 2.5" in reason
     )
-    assert verifier_points(COMBINED, 6.0, _combined())[0] == 6.0
-    assert verifier_points(COMBINED, 6.0, _combined(size=False, speed=False))[0] == 0.0
+    assert verifier_points(COMBINED, 5.0, _combined())[0] == 5.0
+    assert verifier_points(COMBINED, 5.0, _combined(size=False, speed=False))[0] == 0.0
 
 
 def test_accuracy_is_a_condition_so_a_broken_or_untouched_model_earns_nothing():
-    points, reason = verifier_points(COMBINED, 6.0, _combined(accuracy=False))
-    assert points == 0.0 and "accuracy" in reason and "condition for all 6 points" in reason
+    points, reason = verifier_points(COMBINED, 5.0, _combined(accuracy=False))
+    assert points == 0.0 and "accuracy" in reason and "condition for all 5 points" in reason
     refused = _verdict(Check("optimized.onnx", "file", "refused", "safe, loadable", False, "not an ONNX file"))
-    assert verifier_points(COMBINED, 6.0, refused)[0] == 0.0
+    assert verifier_points(COMBINED, 5.0, refused)[0] == 0.0
 
 
 def test_a_check_the_track_does_not_require_gives_its_points_to_the_required_ones():
     # stocks: size is not a target, so it passes by itself and must not earn points on its own
-    assert verifier_points(COMBINED, 6.0, _combined(speed=False, size_required=False))[0] == 0.0
-    assert verifier_points(COMBINED, 6.0, _combined(size_required=False))[0] == 6.0
+    assert verifier_points(COMBINED, 5.0, _combined(speed=False, size_required=False))[0] == 0.0
+    assert verifier_points(COMBINED, 5.0, _combined(size_required=False))[0] == 5.0
     # the verifier does not measure a size the track does not require (stocks): speed carries the cell
     unmeasured = _combined(speed=False)
     unmeasured.checks = [check for check in unmeasured.checks if check.name != "size"]
-    assert verifier_points(COMBINED, 6.0, unmeasured)[0] == 0.0
+    assert verifier_points(COMBINED, 5.0, unmeasured)[0] == 0.0
     unmeasured.checks[-1].passed = True
-    assert verifier_points(COMBINED, 6.0, unmeasured)[0] == 6.0
+    assert verifier_points(COMBINED, 5.0, unmeasured)[0] == 5.0
 
 
 def test_a_speed_inside_the_guard_band_leaves_the_cell_to_an_instructor_with_the_certain_points():
-    points, reason = verifier_points(COMBINED, 6.0, _combined(speed=None))
-    assert points is None and "3 of 6 points are certain" in reason and "instructor decides" in reason
+    points, reason = verifier_points(COMBINED, 5.0, _combined(speed=None))
+    assert points is None and "2.5 of 5 points are certain" in reason and "instructor decides" in reason
 
 
 def test_a_split_that_does_not_add_up_is_named_in_one_line():
-    with pytest.raises(Day26Error, match=r'targets.toml: \[credit."05-test-9"\] gives 5 points'):
-        verifier_points(COMBINED, 6.0, _combined(), split={"size": 2, "speed": 3})
+    with pytest.raises(Day26Error, match=r'targets.toml: \[credit."05-test-9"\] gives 6 points'):
+        verifier_points(COMBINED, 5.0, _combined(), split={"size": 3, "speed": 3})
 
 
 def test_a_cell_without_a_split_stays_all_or_nothing():
-    assert verifier_points(COMBINED, 6.0, _combined(speed=False), split={})[0] == 0.0
+    assert verifier_points(COMBINED, 5.0, _combined(speed=False), split={})[0] == 0.0
