@@ -25,7 +25,6 @@ import contextlib
 import hashlib
 import json
 import os
-import re
 import shutil
 import sys
 import time
@@ -47,13 +46,14 @@ from grading.score import CellScore, apply_verdict, copy_scores
 from grading.verify import Verdict, declared_weights_file, merge_parts, verify_command
 from helpers.cache import home as reference_home
 from helpers.errors import Day26Error
+from helpers.hand_in import LEARNER_ID  # nbgrader student ids, file names (`day26 pack` checks the same)
 from helpers.machine import machine_description
 from helpers.reference import ready_model
 from helpers.report import library_versions
 from helpers.tracks import TRACKS
 
 VERIFY_SECONDS = 900
-LEARNER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")  # nbgrader student ids, file names
+
 MEMORY_ERRORS = ("MemoryError", "_ArrayMemoryError", "can't allocate memory", "std::bad_alloc", "out of memory")
 
 

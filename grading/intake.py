@@ -18,9 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from grading.safety import UnsafeFile, refuse_unless_plain_file
+from helpers.hand_in import MAX_FILE_BYTES, MAX_TOTAL_BYTES  # the learner's `day26 pack` checks the same caps
 
-MAX_FILE_BYTES = 100_000_000
-MAX_TOTAL_BYTES = 500_000_000
 CHUNK = 1 << 20
 
 

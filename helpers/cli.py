@@ -1,11 +1,11 @@
-"""The learner's ``day26`` command line: ``train``, ``inspect``, ``check``, ``validate``, ``card``.
+"""The learner's ``day26`` command line: ``train``, ``inspect``, ``check``, ``validate``, ``card``, ``pack``.
 
 Every subcommand has ``--help``; ``--json`` prints machine-readable output on stdout. Problems
 with the input print one line on stderr and exit with status 2.
 
 The instructor's commands (``optimize``, ``release``, ``autograde``, ``verify``, ...) are not here: they live in
 the instructor's package, whose ``grading.cli`` adds them to this parser. A learner's install has
-these five commands only. Each finds the learner's files from the bundle's top or the notebook folder
+these six commands only. Each finds the learner's files from the bundle's top or the notebook folder
 (:mod:`helpers.folders`).
 """
 
@@ -205,6 +205,35 @@ def _add_validate(commands: argparse._SubParsersAction) -> None:
     sub.add_argument("notebooks", nargs="+", help="notebook files, e.g. 01_baseline.ipynb (found in notebooks/day26)")
 
 
+# --- pack --------------------------------------------------------------------------------------
+
+
+def command_pack(args: argparse.Namespace) -> int:
+    """The hand-in zip: the notebooks, artifacts/ and a declared model's files, checked as the grader's
+    intake checks them; exit 1 when something the grader reads is missing."""
+    from helpers.folders import notebook_folder
+    from helpers.hand_in import pack
+
+    folder = notebook_folder()
+    packed = pack(folder, args.name, Path(args.out) if args.out else None)
+    if args.json:
+        print(json.dumps({"zip": str(packed.zip_path), "files": packed.files, "bytes": packed.size_bytes,
+                          "missing": packed.missing}, indent=2))  # fmt: skip
+    else:
+        print(f"packed from {folder}")
+        print(packed.summary())
+    return 1 if packed.missing else 0
+
+
+def _add_pack(commands: argparse._SubParsersAction) -> None:
+    summary = (
+        "pack your hand-in (notebooks, artifacts, your declared model) into YOUR_ID.zip, checked as the grader will"
+    )
+    sub = add_command(commands, "pack", command_pack, summary)
+    sub.add_argument("--name", required=True, help="your learner id, as your instructor gave it: the zip's name")
+    sub.add_argument("--out", help="the folder to write the zip in (default: the current folder)")
+
+
 # --- card --------------------------------------------------------------------------------------
 
 
@@ -276,7 +305,7 @@ def _add_card(commands: argparse._SubParsersAction) -> None:
     add_teams_options(sub, "card.json")
 
 
-LEARNER_COMMANDS = (_add_train, _add_inspect, _add_check, _add_validate, _add_card)
+LEARNER_COMMANDS = (_add_train, _add_inspect, _add_check, _add_validate, _add_card, _add_pack)
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]:

@@ -82,6 +82,6 @@ def test_onnx_with_missing_external_data(tmp_path):
 
 
 def test_help_works_for_every_command(tmp_path):
-    for command in ("train", "optimize", "inspect", "check", "validate", "card", "release", "demo"):
+    for command in ("train", "optimize", "inspect", "check", "validate", "card", "pack", "release", "demo"):
         result = day26(command, "--help", home=tmp_path)
         assert result.returncode == 0 and "usage: day26" in result.stdout

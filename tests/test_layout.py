@@ -12,7 +12,7 @@ from pathlib import Path
 from grading.bundle import build_bundle
 
 ROOT = Path(__file__).resolve().parent.parent
-LEARNER_COMMANDS = ("train", "inspect", "check", "validate", "card")
+LEARNER_COMMANDS = ("train", "inspect", "check", "validate", "card", "pack")
 INSTRUCTOR_COMMANDS = (
     "optimize",
     "release",

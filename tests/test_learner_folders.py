@@ -93,3 +93,63 @@ def test_make_setup_takes_the_cpu_build_on_linux_and_lab_puts_day26_on_the_path(
     assert 'PATH="' + str(bundle) + '/.venv/bin:$PATH"' in planned.stdout
     mirror = subprocess.run(["make", "-n", "setup", "TORCH_CPU_INDEX="], cwd=bundle, capture_output=True, text=True)
     assert '"torch==2.13.0+cpu"' in mirror.stdout and "--extra-index-url" not in mirror.stdout
+
+
+def _pack(bundle: Path, tmp_path: Path, *arguments: str) -> subprocess.CompletedProcess:
+    environment = {"PATH": os.environ["PATH"], "DAY26_HOME": str(tmp_path), "PYTHONPATH": str(bundle)}
+    return subprocess.run([sys.executable, "-m", "helpers.cli", "pack", *arguments], cwd=bundle,
+                          capture_output=True, text=True, env=environment)  # fmt: skip
+
+
+def test_pack_names_what_is_missing_and_the_grader_takes_what_it_packed(bundle, tmp_path):
+    from grading.intake import intake
+    from helpers import contract
+    from helpers.hand_in import ALWAYS
+
+    artifacts = bundle / "notebooks" / "day26" / "artifacts"
+    incomplete = _pack(bundle, tmp_path, "--name", "ada.lovelace", "--out", str(tmp_path / "out"), "--json")
+    assert incomplete.returncode == 1, incomplete.stderr
+    outcome = json.loads(incomplete.stdout)
+    assert "artifacts/baseline.pth (notebook 01_baseline)" in outcome["missing"]
+    assert "artifacts/optimized.onnx (notebook 05_combined)" in outcome["missing"]
+    assert not any(".ipynb" in item for item in outcome["missing"])  # the six notebooks are there
+    for artifact in ALWAYS:  # the day's files (stand-ins: the pack checks names and files, the grader the rest)
+        if not artifact.path(artifacts).exists():
+            artifact.path(artifacts).write_bytes(b"made by the notebook")
+    complete = _pack(bundle, tmp_path, "--name", "ada.lovelace", "--out", str(tmp_path / "out"))
+    assert complete.returncode == 0, complete.stdout + complete.stderr
+    assert "=> complete" in complete.stdout
+    assert f"packed from {(bundle / 'notebooks' / 'day26').resolve()}" in complete.stdout
+    taken = intake(tmp_path / "out" / "ada.lovelace.zip", tmp_path / "intake")
+    assert taken.accepted and taken.learner == "ada.lovelace", taken.reason
+    expected = {"00_start.ipynb", "05_combined.ipynb", f"artifacts/{contract.RESULTS.file}", "artifacts/optimized.onnx"}
+    assert expected <= set(taken.files)
+
+
+def test_pack_refuses_a_name_the_grader_cannot_use_and_a_link_it_would_refuse(bundle, tmp_path):
+    bad_name = _pack(bundle, tmp_path, "--name", "../ada")
+    assert bad_name.returncode == 2 and "cannot be a learner id" in bad_name.stderr
+    link = bundle / "notebooks" / "day26" / "artifacts" / "linked.onnx"
+    link.symlink_to(bundle / "README.md")
+    try:
+        refused = _pack(bundle, tmp_path, "--name", "ada", "--out", str(tmp_path))
+        assert refused.returncode == 2 and "artifacts/linked.onnx is a link" in refused.stderr, refused.stderr
+        assert not (tmp_path / "ada.zip").exists()  # nothing half-written
+    finally:
+        link.unlink()
+
+
+def test_pack_with_an_own_model_takes_its_declared_files_and_names_a_missing_one(bundle, tmp_path):
+    folder = bundle / "notebooks" / "day26"
+    (folder / "week5").mkdir(exist_ok=True)
+    (folder / "week5" / "models.py").write_text("# the learner's model class\n")
+    (folder / "week5_model.toml").write_text(
+        'track = "images"\ncode = "week5/models.py"\nclass = "Net"\nweights = "week5/net.pth"\n'
+    )
+    try:
+        packed = _pack(bundle, tmp_path, "--name", "bo", "--out", str(tmp_path), "--json")
+        outcome = json.loads(packed.stdout)
+        assert {"week5_model.toml", "week5/models.py"} <= set(outcome["files"])
+        assert "week5/net.pth (the weights file week5_model.toml names)" in outcome["missing"]
+    finally:
+        (folder / "week5_model.toml").unlink()
