@@ -165,6 +165,7 @@ def comparison_figure(records: list[VariantResult], title: str = "") -> Figure:
 
 
 MISSED_COLOUR = "#c44e52"  # the ring around a model that missed a target
+MIN_COLOUR_SPAN = 10.0  # accuracy points from the darkest to the brightest colour, at least
 
 
 def tradeoff_scatter(
@@ -178,12 +179,16 @@ def tradeoff_scatter(
     missed: list[bool] | None = None,
 ) -> Axes:
     """Latency (x, ms) against size on disk (y, MB), both from 0, one point per model, coloured by
-    accuracy (%), each labelled (an empty label draws none). ``reference`` (latency, size) is drawn
+    accuracy (%) on a scale at least :data:`MIN_COLOUR_SPAN` points wide (so models a point apart look
+    alike, as they are), each labelled (an empty label draws none). ``reference`` (latency, size) is drawn
     as a star labelled ``reference_label``. With ``missed``, a model that missed a target gets a red
     ring, "(missed)" after its label and a legend, so a fast model that lost too much accuracy does not
     look like a winner. Faster and smaller models sit towards the bottom left. Returns the axes."""
     axis = figure.subplots()
-    points = axis.scatter(latency_ms, size_mb, c=accuracy_percent, cmap="viridis", s=80, edgecolors="black")
+    best = max(accuracy_percent)
+    low = min(min(accuracy_percent), best - MIN_COLOUR_SPAN)  # a point of accuracy is a shade, not a rainbow
+    points = axis.scatter(latency_ms, size_mb, c=accuracy_percent, cmap="viridis", vmin=low, vmax=best, s=80,
+                          edgecolors="black")  # fmt: skip
     if missed is not None:
         rings = [(x, y) for x, y, miss in zip(latency_ms, size_mb, missed, strict=True) if miss]
         if rings:

@@ -23,6 +23,8 @@ def test_labels_of_points_on_the_same_spot_become_one_label_above_them():
     assert grouped.xy == (49.2, 44.8) and grouped.get_ha() == "right"  # at the right edge: written to the left
     assert axis.get_ylim()[1] > 44.8 * 1.2  # room above the highest point for its label
     assert axis.get_legend() is None  # no target verdicts given: no legend
+    scale = axis.collections[0].norm
+    assert (scale.vmin, scale.vmax) == (87.2, 97.2)  # ten points wide: 89.2 and 89.4 are one shade, not a rainbow
 
 
 def test_a_model_that_missed_a_target_is_ringed_and_says_so_on_the_leaderboard():
