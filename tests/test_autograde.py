@@ -47,8 +47,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions" / "day26"
 RELEASE = ROOT / "notebooks" / "day26"
 FULL_MARKS = 25.0  # the autograded test cells of the five notebooks and the start notebook
-POINTS = {"00-test-10": 1, "01-test-8": 4, "02-test-7": 3, "02-test-11": 1, "03-test-6": 4, "04-test-6": 4}
-POINTS |= {"05-test-5": 1, "05-test-9": 6, "05-test-12": 1}
+POINTS = {"00-test-10": 1, "01-test-8": 3, "02-test-7": 3, "02-test-11": 1, "03-test-6": 3, "04-test-6": 3}
+POINTS |= {"05-test-5": 5, "05-test-9": 5, "05-test-12": 1}
 
 CHOOSE_TABULAR = choose("tabular")
 # A learner's cheat: the clock runs 1000x faster while the PyTorch baseline computes, so the
@@ -265,7 +265,7 @@ def test_a_spoiled_artifact_earns_nothing_with_the_reason(graded_class, learner)
 
 def test_disabling_asserts_fools_the_notebook_but_not_the_grader(graded_class):
     cells = _cells(graded_class[0]["disables-asserts"])
-    assert cells["03-test-6"]["notebook_points"] == 4  # every test cell "passed" in the learner's kernel
+    assert cells["03-test-6"]["notebook_points"] == POINTS["03-test-6"]  # every test cell "passed" in the learner's kernel
     assert cells["03-test-6"]["verifier_points"] == 0 and cells["03-test-6"]["disagrees"]
     # only the track choice (and the images-only cell, passed on every other track) earn points
     assert _verified_points(graded_class[0]["disables-asserts"]) == POINTS["00-test-10"] + POINTS["02-test-11"]
@@ -274,7 +274,7 @@ def test_disabling_asserts_fools_the_notebook_but_not_the_grader(graded_class):
 def test_patching_the_timer_fools_the_notebook_but_not_the_grader(graded_class):
     record = graded_class[0]["patches-timer"]
     cells = _cells(record)
-    assert cells["05-test-9"]["notebook_points"] == 6, "the cheat no longer fools the notebook's own speed test"
+    assert cells["05-test-9"]["notebook_points"] == POINTS["05-test-9"], "the cheat no longer fools the notebook's own speed test"
     assert cells["05-test-9"]["verifier_points"] == 0 and cells["05-test-9"]["disagrees"]
     speed = next(c for c in record["verdict"]["checks"] if c["artifact"] == "optimized.onnx" and c["name"] == "speed")
     assert speed["passed"] is False
@@ -316,13 +316,13 @@ def test_partial_credit_is_summed_into_the_gradebook_and_explained_in_the_feedba
     executed = {cell.notebook for cell in VERIFIED_CELLS}
     scores = apply_verdict(f"sqlite:///{course / 'gradebook.db'}", "reference", verdict, executed)
     combined = next(score for score in scores if score.grade_id == "05-test-9")
-    assert combined.verifier_points == 3.0 and "needs >= " in combined.reason, combined.reason
+    assert combined.verifier_points == 2.5 and "needs >= " in combined.reason, combined.reason
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as book:
-        assert book.find_submission(ASSIGNMENT, "reference").score == sum(POINTS.values()) - 3.0
+        assert book.find_submission(ASSIGNMENT, "reference").score == sum(POINTS.values()) - 2.5
     record = GradeRecord.from_dict(records["reference"])
     record.cells, record.verdict = scores, verdict
     page = feedback_page(Course(ROOT, course), record)
-    assert "3 / 6" in page and escape(combined.reason) in page
+    assert "2.5 / 5" in page and escape(combined.reason) in page
 
 
 # --- limits, refusals and a killed run ------------------------------------------------------

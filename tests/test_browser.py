@@ -279,7 +279,7 @@ def _review_the_class(page, server, shots: Screenshots) -> None:
     shots.take(page, "formgrader-05_combined-grading")
     # The formgrader fills its fields from its API after the page is drawn: wait for the values, not the boxes.
     expect(comment).to_have_value(re.compile(r"^grader, for test 05-test-9: verified"), timeout=30_000)
-    expect(formgrader.locator("input[id='05-test-9']")).to_have_value("6", timeout=30_000)
+    expect(formgrader.locator("input[id='05-test-9']")).to_have_value("5", timeout=30_000)
 
     # The learner's feedback page, opened from JupyterLab's file browser.
     page.locator(".lm-TabBar-tab.jp-mod-current .lm-TabBar-tabCloseIcon").click()
@@ -291,5 +291,5 @@ def _review_the_class(page, server, shots: Screenshots) -> None:
     feedback.get_by_text("Autograded points").wait_for(timeout=30_000)
     shots.take(page, "feedback-skips-pruning")
     text = feedback.inner_text()
-    assert "Day 26 feedback: skips-pruning" in text and "Autograded points: 24 / 25" in text, text[:500]
+    assert "Day 26 feedback: skips-pruning" in text and "Autograded points: 20 / 25" in text, text[:500]
     assert "structure" in text
