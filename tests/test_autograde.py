@@ -265,7 +265,8 @@ def test_a_spoiled_artifact_earns_nothing_with_the_reason(graded_class, learner)
 
 def test_disabling_asserts_fools_the_notebook_but_not_the_grader(graded_class):
     cells = _cells(graded_class[0]["disables-asserts"])
-    assert cells["03-test-6"]["notebook_points"] == POINTS["03-test-6"]  # every test cell "passed" in the learner's kernel
+    # every test cell "passed" in the learner's kernel
+    assert cells["03-test-6"]["notebook_points"] == POINTS["03-test-6"]
     assert cells["03-test-6"]["verifier_points"] == 0 and cells["03-test-6"]["disagrees"]
     # only the track choice (and the images-only cell, passed on every other track) earn points
     assert _verified_points(graded_class[0]["disables-asserts"]) == POINTS["00-test-10"] + POINTS["02-test-11"]
@@ -274,7 +275,8 @@ def test_disabling_asserts_fools_the_notebook_but_not_the_grader(graded_class):
 def test_patching_the_timer_fools_the_notebook_but_not_the_grader(graded_class):
     record = graded_class[0]["patches-timer"]
     cells = _cells(record)
-    assert cells["05-test-9"]["notebook_points"] == POINTS["05-test-9"], "the cheat no longer fools the notebook's own speed test"
+    fooled = cells["05-test-9"]["notebook_points"] == POINTS["05-test-9"]
+    assert fooled, "the cheat no longer fools the notebook's own speed test"
     assert cells["05-test-9"]["verifier_points"] == 0 and cells["05-test-9"]["disagrees"]
     speed = next(c for c in record["verdict"]["checks"] if c["artifact"] == "optimized.onnx" and c["name"] == "speed")
     assert speed["passed"] is False
