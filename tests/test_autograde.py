@@ -612,5 +612,5 @@ def test_the_results_card_shows_the_learners_own_figures_and_says_so(graded_clas
         assert f"| {100 * record.accuracy:.1f}% |" in row
     assert (tmp_path / "card.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     missing = subprocess.run([*command[:-4], "--results", str(tmp_path / "none.json")], capture_output=True, text=True)
-    assert missing.returncode != 0 and "none.json: does not exist" in missing.stderr
+    assert missing.returncode != 0 and "none.json: no such file" in missing.stderr
     assert "Traceback" not in missing.stderr
