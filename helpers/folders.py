@@ -32,26 +32,27 @@ def notebook_folder(start: Path | None = None) -> Path:
     )
 
 
+def _named(given: str | Path, is_there: bool, kind: str, what: str) -> Path:
+    """A path the learner named on the command line: returned when it is there, else an error that
+    names it and says what to give instead (``kind``: "folder" or "file"; ``what``: what it should be)."""
+    if not is_there:
+        raise Day26Error(f"{given}: no such {kind}. Give {what} the notebooks wrote, or leave the option out to use "
+                         "the one beside the notebooks.")  # fmt: skip
+    return Path(given)
+
+
 def artifacts_folder(given: str | Path | None = None) -> Path:
     """The artifacts folder: ``given`` when the learner named one (it must exist), else the one beside
     the day's notebooks (:func:`notebook_folder`)."""
     if given is not None:
-        folder = Path(given)
-        if not folder.is_dir():
-            raise Day26Error(f"{folder}: no such folder. Give the artifacts folder the notebooks wrote, or leave the "
-                             "option out to use the one beside the notebooks.")  # fmt: skip
-        return folder
+        return _named(given, Path(given).is_dir(), "folder", "the artifacts folder")
     return notebook_folder() / contract.ARTIFACTS_DIR
 
 
 def results_file(given: str | Path | None = None) -> Path:
     """results.json: ``given`` when the learner named one (it must exist), else the artifacts folder's."""
     if given is not None:
-        path = Path(given)
-        if not path.is_file():
-            raise Day26Error(f"{path}: no such file. Give the results.json the notebooks wrote, or leave the option "
-                             "out to use the one beside the notebooks.")  # fmt: skip
-        return path
+        return _named(given, Path(given).is_file(), "file", "the results.json")
     return contract.RESULTS.path(artifacts_folder())
 
 
