@@ -83,7 +83,7 @@ def _own_model_accuracy(track: Track, model: nn.Module, weights: Path) -> float:
     Which samples it gets right is kept in the cache (in the temporary folder where the cache is
     read-only, as in the grader's sandbox) under a digest of the weights, the model's code
     and the split, so the notebooks after the first read it in a moment instead of running the whole
-    split again (over half a minute for a ResNet-18 at 224x224 on two cores). Changed weights or code
+    split again (20 to 40 s for a ResNet-18 at 224x224 on two cores). Changed weights or code
     measure again.
     """
     own = track.own_model
