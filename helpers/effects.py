@@ -217,6 +217,12 @@ def export_effect(path: str | Path, exporter_text: str = "") -> Effect:
 
 # --- calibration for static INT8 ----------------------------------------------------------
 
+# Why a calibration reader serves nothing, and what to do: said by both checks below.
+EMPTY_READER = (
+    "the reader's get_next returned None at its first call (a generator used up by an earlier call, or an empty "
+    "dataset). Build a new reader for each quantize_static call, over a dataset with samples."
+)
+
 
 def calibration_effect(reader, samples_given: int) -> Effect:
     """Read a fresh calibration reader (an ONNX Runtime ``CalibrationDataReader``) to its end, as
@@ -246,9 +252,8 @@ def calibration_effect(reader, samples_given: int) -> Effect:
     if batches == 0:
         return Effect(
             False,
-            'calibration: the reader served no batch, so quantize_static will stop with "No data is collected.": its '
-            "get_next returned None at once (a generator used up by an earlier call, or an empty dataset). Build a new "
-            "reader for each quantize_static call, over a dataset with samples.",
+            'calibration: the reader served no batch, so quantize_static will stop with "No data is collected.": '
+            + EMPTY_READER,
         )
     line = f"calibration: the reader serves {samples:,} samples in {batches} batch(es) to input(s) {sorted(names)}"
     if samples < samples_given:
@@ -269,8 +274,4 @@ def calibration_explained() -> Iterator[None]:
     except ValueError as error:
         if "No data is collected" not in str(error):
             raise
-        raise Day26Error(
-            "quantize_static saw no calibration data: the reader's get_next returned None at its first call (a "
-            "generator used up by an earlier call, or an empty dataset). Build a new reader for each quantize_static "
-            "call, over a dataset with samples."
-        ) from error
+        raise Day26Error("quantize_static saw no calibration data: " + EMPTY_READER) from error
