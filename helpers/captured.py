@@ -15,7 +15,9 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import os
 import sys
+import tempfile
 import textwrap
 import warnings
 from collections.abc import Iterator
@@ -119,3 +121,29 @@ def library_output() -> Iterator[LibraryOutput]:
                 handler.setStream(stream)
             captured.stdout, captured.stderr = out.getvalue(), err.getvalue()
             captured.warnings = [str(warning.message) for warning in raised]
+
+
+@contextlib.contextmanager
+def native_stderr() -> Iterator[LibraryOutput]:
+    """Collect what compiled library code writes straight to the process's stderr (file descriptor 2)
+    inside the block, which :func:`library_output` cannot see: it replaces only Python's
+    ``sys.stderr``. PyTorch's profiler, for one, prints a line when it starts and stops. The text is
+    kept in the returned :class:`LibraryOutput` (``stderr``), and shown if the block raises."""
+    captured = LibraryOutput()
+    sys.stderr.flush()
+    saved = os.dup(2)
+    failed = False
+    with tempfile.TemporaryFile(mode="w+b") as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield captured
+        except BaseException:
+            failed = True
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            captured.stderr = sink.read().decode(errors="replace")
+            if failed:  # the code failed: what it printed may explain why, so show all of it
+                sys.stderr.write(captured.stderr)

@@ -8,6 +8,7 @@ These checks are how the notebooks hear about it where it happens:
 
 - :func:`learned_beyond_chance`: is a model's validation accuracy clearly above chance?
 - :func:`dynamic_int8_effect`: how many layers did dynamic INT8 convert?
+- :func:`dynamic_int8_speed_effect`: why did dynamic INT8 make the model faster or slower?
 - :func:`structured_pruning_effect`: how many weights did structured pruning remove, and where not?
 - :func:`onnx_int8_effect`: what share of an ONNX model's weight bytes did INT8 make 8-bit?
 - :func:`export_effect`: did the export keep a dynamic batch, and did the exporter fall back?
@@ -28,6 +29,7 @@ import numpy as np
 from torch import nn
 
 from helpers.errors import Day26Error
+from helpers.torch_time import TorchOperatorTime, milliseconds, operator_runs, top_operators
 
 PRUNABLE = (nn.Conv1d, nn.Conv2d, nn.Linear, nn.LSTM, nn.GRU, nn.Embedding, nn.EmbeddingBag)
 # A model whose accuracy chance would reach this often (or more) has not shown it learned anything.
@@ -104,6 +106,52 @@ def dynamic_int8_effect(model: nn.Module, quantized: nn.Module) -> Effect:
         f"dynamic INT8 converted none of your {len(candidates)} layers with weights ({', '.join(kinds)}): "
         "quantize_dynamic converts only the types you list, and it has kernels for nn.Linear, nn.LSTM and nn.GRU "
         "(never convolutions or embeddings). List the types your model has; for convolutions, use static INT8.",
+    )
+
+
+SAME_SPEED = 0.05  # within 5 % of FP32's speed: timing noise, not a gain or a loss
+
+
+def dynamic_int8_speed_effect(
+    speedup: float, fp32: list[TorchOperatorTime], int8: list[TorchOperatorTime], cpu: str
+) -> Effect:
+    """Why dynamic INT8 made your model faster or slower, from your own measurements: ``speedup`` is
+    its measured speed against FP32 (the protocol's ratio), ``fp32`` and ``int8`` the two models'
+    PyTorch profiles (:func:`helpers.torch_time.time_by_torch_operator`), ``cpu`` the machine's kind.
+    Not ok when INT8 is more than 5 % slower; the line then says where the time went and what to do.
+    The profiles give shares of the time, not milliseconds: the profiler's own cost grows with the
+    number of operators run."""
+    fp32_runs, int8_runs = operator_runs(fp32), operator_runs(int8)
+    int8_products = sum(row.share for row in int8 if row.operator.startswith("quantized::"))
+    both = (
+        f"FP32 runs {fp32_runs:,} operator(s) a call, {top_operators(fp32, 1)}; "
+        f"INT8 runs {int8_runs:,}, {top_operators(int8, 2)}"
+    )
+    if speedup > 1 + SAME_SPEED:
+        return Effect(True, f"dynamic INT8 runs {speedup:.2f}x the speed of FP32 here: {both}")
+    if speedup >= 1 - SAME_SPEED:
+        return Effect(True, f"dynamic INT8 runs at FP32's speed here ({speedup:.2f}x): {both}")
+    if int8_runs >= 3 * fp32_runs:
+        why = (
+            f"the INT8 model runs {int8_runs / max(fp32_runs, 1):.0f}x as many operators: PyTorch's INT8 LSTM and GRU "
+            "compute one time step after another in small operations, where FP32 runs one fused kernel"
+        )
+    elif int8_products < 0.1:
+        why = (
+            f"the layers INT8 converted take {int8_products:.0%} of the INT8 model's time, so INT8 cannot explain "
+            "the difference: it is timing noise or a busy machine (measure again)"
+        )
+    elif milliseconds(fp32) < 0.1:
+        why = (
+            f"an FP32 call takes {milliseconds(fp32):.3f} ms: converting the activations to INT8 and back at every "
+            "call costs more than the smaller products save"
+        )
+    else:
+        why = f"this CPU ({cpu}) computes these INT8 products no faster than FP32"
+    return Effect(
+        False,
+        f"dynamic INT8 runs {speedup:.2f}x the speed of FP32 here, slower. {both}. Why: {why}. PyTorch's dynamic "
+        "INT8 buys size here, not speed; for speed, notebook 05 removes units and runs INT8 in ONNX Runtime.",
     )
 
 

@@ -336,3 +336,45 @@ def test_an_own_models_check_is_kept_in_the_temporary_folder_where_the_cache_is_
     assert _check_records_folder() == tmp_path / "session-tmp" / "day26-own-model-checks"
     monkeypatch.setenv("DAY26_HOME", str(tmp_path / "home"))
     assert _check_records_folder() == tmp_path / "home" / "own_model_checks"
+
+
+def test_why_dynamic_int8_made_a_recurrent_model_slower_is_read_from_its_own_profile(capfd):
+    from helpers.effects import dynamic_int8_speed_effect
+    from helpers.torch_time import operator_runs, time_by_torch_operator
+
+    class Recurrent(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lstm, self.head = nn.LSTM(16, 32, batch_first=True), nn.Linear(32, 2)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.head(self.lstm(x)[0][:, -1])
+
+    model = Recurrent().eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.ao.quantization's deprecation notices, shown in notebook 02
+        quantized = torch.ao.quantization.quantize_dynamic(model, {nn.LSTM, nn.Linear}, dtype=torch.qint8)
+    one_input = torch.rand(1, 50, 16)
+    fp32, int8 = time_by_torch_operator(model, one_input), time_by_torch_operator(quantized, one_input)
+    assert capfd.readouterr().err == ""  # the profiler's own start and stop lines are not on stderr
+    assert operator_runs(int8) >= 3 * operator_runs(fp32)  # the INT8 LSTM runs step by step: 50 steps
+    slower = dynamic_int8_speed_effect(0.5, fp32, int8, "a test CPU")
+    assert not slower.ok and "0.50x the speed of FP32 here, slower" in slower.line
+    assert "as many operators" in slower.line and "notebook 05" in slower.line
+    assert dynamic_int8_speed_effect(1.0, fp32, int8, "a test CPU").ok
+    faster = dynamic_int8_speed_effect(1.4, fp32, int8, "a test CPU")
+    assert faster.ok and "1.40x the speed of FP32" in faster.line
+
+
+def test_what_compiled_code_writes_to_stderr_is_kept_not_shown(capfd):
+    import os
+
+    from helpers.captured import native_stderr
+
+    with native_stderr() as printed:
+        os.write(2, b"from C++\n")
+    assert printed.stderr == "from C++\n" and capfd.readouterr().err == ""
+    with pytest.raises(RuntimeError), native_stderr():
+        os.write(2, b"why it failed\n")
+        raise RuntimeError("failed")
+    assert "why it failed" in capfd.readouterr().err  # shown when the block raises
