@@ -3,18 +3,22 @@
 It holds the release notebooks, the whole ``helpers`` package (with the public targets the
 notebooks show, ``helpers/targets.toml``), the instructor's trained reference models (in
 ``helpers/reference_models/``, so every learner loads the weights the grader holds), and the learner's
-own install files and README from ``grading/bundle_files/``, placed at the same paths in the bundle. It never
+own install files and README from ``grading/bundle_files/``, placed at the same paths in the bundle, and
+the machine the class is graded on (``notebooks/day26/grading_machine.json``). It never
 holds the solutions, the hidden tests, the grader's code (``grading/``) or the hidden split's seed; a
 test opens it and checks.
 """
 
 from __future__ import annotations
 
+import json
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 
 from helpers.errors import Day26Error
+from helpers.folders import NOTEBOOK_FOLDER
+from helpers.grading_machine import GRADING_MACHINE_FILE
 from helpers.tracks import Track
 
 # README.md, pyproject.toml, Makefile, environment.yml, nbgrader_config.py, and the notebook folder's
@@ -57,9 +61,12 @@ def reference_model_files(tracks: Iterable[Track]) -> list[Path]:
     return files
 
 
-def build_bundle(root: str | Path, target: str | Path, reference_models: Iterable[Path] = ()) -> Path:
+def build_bundle(
+    root: str | Path, target: str | Path, reference_models: Iterable[Path] = (), grading_machine: dict | None = None
+) -> Path:
     """Write the learner bundle zip to ``target`` and return its path; ``reference_models`` (from
-    :func:`reference_model_files`) go into ``helpers/reference_models/``."""
+    :func:`reference_model_files`) go into ``helpers/reference_models/``, and ``grading_machine`` (a
+    :func:`helpers.machine.machine_description`) beside the notebooks as ``grading_machine.json``."""
     root, target = Path(root), Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
@@ -67,4 +74,8 @@ def build_bundle(root: str | Path, target: str | Path, reference_models: Iterabl
             bundle.write(root / source, f"day26/{name}")
         for path in reference_models:
             bundle.write(path, f"day26/{SHIPPED_MODELS}/{path.name}")
+        if grading_machine is not None:
+            bundle.writestr(
+                f"day26/{NOTEBOOK_FOLDER.as_posix()}/{GRADING_MACHINE_FILE}", json.dumps(grading_machine, indent=2)
+            )
     return target

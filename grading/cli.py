@@ -29,6 +29,7 @@ from helpers.cli import (
     teams_status,
 )
 from helpers.errors import Day26Error
+from helpers.machine import machine_kind
 from helpers.tracks import TRACKS, get_track
 
 
@@ -118,7 +119,8 @@ def command_release(args: argparse.Namespace) -> int:
     if not args.json:
         print("the reference models that go with the release (trained first where missing):")
     models = reference_model_files(get_track(name) for name in sorted(TRACKS))
-    bundle = build_bundle(Path(args.root), Path(args.bundle), models)
+    grader = grading_machine(args.grading_machine)
+    bundle = build_bundle(Path(args.root), Path(args.bundle), models, grader)
     notebooks = sorted(path.name for path in release.glob("*.ipynb"))
     if args.json:
         shipped = [str(path) for path in models]
@@ -131,7 +133,28 @@ def command_release(args: argparse.Namespace) -> int:
         print(f"learner bundle (release notebooks, the helpers package, the reference models, install files): {bundle}")
         for path in models[::2]:
             print(f"  {path.name} ({path.stat().st_size / 1e6:.2f} MB)")
+        source = args.grading_machine or "this machine; --grading-machine FILE names another"
+        print(f"  the grading machine it names: {machine_kind(grader)} ({source})")
     return 0
+
+
+def grading_machine(path: str | None) -> dict:
+    """The grading machine the bundle names: the description in ``path`` (``day26 machine --json``, run on
+    the grading machine), or this machine's when no path is given."""
+    from helpers.machine import machine_description
+
+    if path is None:
+        return machine_description()
+    given = Path(path)
+    try:
+        machine = json.loads(given.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise Day26Error(f"{given}: unreadable ({type(error).__name__}). Write it on the grading machine with "
+                         "`day26 machine --json > FILE`.") from None  # fmt: skip
+    if not isinstance(machine, dict) or "processor" not in machine:
+        raise Day26Error(f"{given}: not a machine description. Write it on the grading machine with "
+                         "`day26 machine --json > FILE`.")  # fmt: skip
+    return machine
 
 
 def _add_release(commands) -> None:
@@ -139,6 +162,7 @@ def _add_release(commands) -> None:
     sub = add_command(commands, "release", command_release, summary)
     sub.add_argument("--root", default=".", help="the workbook folder (default: the current folder)")
     sub.add_argument("--bundle", default="course/day26-learner.zip", help="where to write the learner bundle zip")
+    sub.add_argument("--grading-machine", help="the grading machine's `day26 machine --json` (default: this machine)")
 
 
 # --- verify ------------------------------------------------------------------------------------

@@ -1,11 +1,12 @@
-"""The learner's ``day26`` command line: ``train``, ``inspect``, ``check``, ``validate``, ``card``, ``pack``.
+"""The learner's ``day26`` command line: ``train``, ``inspect``, ``check``, ``validate``, ``card``, ``pack``,
+``machine``.
 
 Every subcommand has ``--help``; ``--json`` prints machine-readable output on stdout. Problems
 with the input print one line on stderr and exit with status 2.
 
 The instructor's commands (``optimize``, ``release``, ``autograde``, ``verify``, ...) are not here: they live in
 the instructor's package, whose ``grading.cli`` adds them to this parser. A learner's install has
-these six commands only. Each finds the learner's files from the bundle's top or the notebook folder
+these seven commands only. Each finds the learner's files from the bundle's top or the notebook folder
 (:mod:`helpers.folders`).
 """
 
@@ -94,6 +95,24 @@ def _add_inspect(commands: argparse._SubParsersAction) -> None:
     sub.add_argument("path", help="a .pth state_dict or an .onnx model")
 
 
+# --- machine -----------------------------------------------------------------------------------
+
+
+def command_machine(args: argparse.Namespace) -> int:
+    from helpers.grading_machine import int8_on
+    from helpers.machine import machine_description, machine_kind
+
+    machine = machine_description()
+    print(json.dumps(machine, indent=2) if args.json else f"{machine_kind(machine)}, {machine['cores']} cores: "
+          f"{int8_on(machine)}")  # fmt: skip
+    return 0
+
+
+def _add_machine(commands: argparse._SubParsersAction) -> None:
+    summary = "this machine's processor and INT8 instructions (--json: the file that names a grading machine)"
+    add_command(commands, "machine", command_machine, summary)
+
+
 # --- check -------------------------------------------------------------------------------------
 
 
@@ -101,6 +120,7 @@ def command_check(args: argparse.Namespace) -> int:
     """Your recorded figures against the targets, judged by the grader's rule: your own model's
     targets when the day ran on it (``track.json`` names its class), the track's otherwise."""
     from helpers.folders import artifacts_folder
+    from helpers.grading_machine import grading_machine_lines, read_grading_machine
     from helpers.report import records_by_variant
     from helpers.targets import MISSED, TARGETS_FILE
     from helpers.workbook import judge_lane_estimate, judge_recorded, recorded_own_model
@@ -108,6 +128,7 @@ def command_check(args: argparse.Namespace) -> int:
     folder = artifacts_folder(args.artifacts)
     results = contract.RESULTS.path(folder)
     records = records_by_variant(results)
+    grader = read_grading_machine(folder.parent)
     if contract.BASELINE.variant not in records:
         raise Day26Error(f"{results}: no baseline record. Run the notebooks (01 first).")
     track = get_track(records[contract.BASELINE.variant].track)
@@ -136,8 +157,8 @@ def command_check(args: argparse.Namespace) -> int:
             }
             for row in rows
         ]
-        print(json.dumps({"track": track.name, "own_model": own_model, "results": str(results), "artifacts": shown},
-                         indent=2))  # fmt: skip
+        print(json.dumps({"track": track.name, "own_model": own_model, "results": str(results), "artifacts": shown,
+                          "grading_machine": grader}, indent=2))  # fmt: skip
     else:
         print(f"{track.name} track, figures from {results} (self-measured), against {targets} in {TARGETS_FILE}")
         for row in rows:
@@ -147,6 +168,8 @@ def command_check(args: argparse.Namespace) -> int:
                 print(f"    {j.figure:<10} {j.measured_text():<16} {j.target_text():<16} {j.verdict_text()}")
         if own_model and any(j.figure == "lane" for row in rows for j in row["judgements"]):
             print("  (lane: the grader times optimized.onnx against your model.onnx; estimated here from your records)")
+        for line in grading_machine_lines(records[contract.BASELINE.variant].machine, grader):
+            print(f"  {line}")
         print("=> some targets not met" if missed else "=> no target missed (the grader measures again)")
     return 1 if missed else 0
 
@@ -305,7 +328,7 @@ def _add_card(commands: argparse._SubParsersAction) -> None:
     add_teams_options(sub, "card.json")
 
 
-LEARNER_COMMANDS = (_add_train, _add_inspect, _add_check, _add_validate, _add_card, _add_pack)
+LEARNER_COMMANDS = (_add_train, _add_inspect, _add_check, _add_validate, _add_card, _add_pack, _add_machine)
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]:
