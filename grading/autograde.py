@@ -22,6 +22,7 @@ two on Dask workers, in parallel, and ``finish`` in the one process that owns th
 from __future__ import annotations
 
 import contextlib
+import datetime
 import hashlib
 import json
 import os
@@ -35,9 +36,10 @@ import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
 from grading import hidden as hidden_data
-from grading.course import ASSIGNMENT, put_environment_tools_on_path
+from grading.course import ASSIGNMENT, autoflush_warnings_ignored, put_environment_tools_on_path
 from grading.intake import intake
 from grading.lane import machine_to_itself, registered
+from grading.lms_download import lms_submission
 from grading.records import GRADED, REFUSED, REVIEW, GradeRecord, read_records, write_record
 from grading.records import read_record as read_record_file
 from grading.release import build_release
@@ -369,6 +371,9 @@ def execute_stage(course: Course, source: Path, digest: str, limits: Limits) -> 
         reason = f"the learner id '{learner}' (the folder or zip name) may hold only letters, digits, '.', '_', '-'"
         record.status, record.reasons = REFUSED, [f"refused at intake: {reason}: rename it"]
         return InFlight(record).to_json()
+    from_lms = lms_submission(source)
+    if from_lms is not None:  # a copy from an LMS bulk download: when it was uploaded, and whether it is late
+        record.submitted, record.late, record.lms_files = from_lms["uploaded"], from_lms["late"], from_lms["members"]
     taken = intake(source, course.workspace / "intake")
     record.files = taken.files
     workbook = _workbook_folder(taken.folder, course.notebooks()) if taken.accepted else None
@@ -412,7 +417,8 @@ def finish(course: Course, in_flight_json: str) -> Outcome:
         return _outcome(record)
     scoring = time.monotonic()
     learner = record.learner
-    copy_scores(f"sqlite:///{course.scratch(learner) / 'gradebook.db'}", course.db_url, learner)
+    submitted = datetime.datetime.fromisoformat(record.submitted) if record.submitted else None
+    copy_scores(f"sqlite:///{course.scratch(learner) / 'gradebook.db'}", course.db_url, learner, submitted)
     empty = Verdict(str(course.folder("autograded", learner)), "unknown")
     verdict = merge_parts(flight.measured, flight.timed or empty) if flight.measured else empty
     executed = {name for name, state in record.execution["notebooks"].items() if state.get("status") == "done"}
@@ -425,6 +431,8 @@ def finish(course: Course, in_flight_json: str) -> Outcome:
     if all(score.verifier_points == 0 for score in scores):
         notes.append(f"no test cell earned points; first: {scores[0].reason}")
     notes += _stops(course.folder("autograded", learner), list(record.execution["notebooks"]))
+    if record.late:
+        notes.append(f"late: uploaded {record.submitted} ({', '.join(record.lms_files)}); graded all the same")
     record.reasons = problems + notes
     record.stage_seconds["scoring"] = round(time.monotonic() - scoring, 2)
     record.seconds = round(sum(record.stage_seconds.values()), 2)
@@ -474,10 +482,10 @@ def submissions_in(folder: Path) -> list[Path]:
     return found
 
 
-def prepare_course(course: Course) -> None:
+def prepare_course(course: Course, deadline: datetime.datetime | None = None) -> None:
     """Get everything grading reads ready before any learner code runs: the reference models
-    (the sandbox sees them read-only), the assignment in the gradebook, and the sandbox's
-    empty copy of the gradebook."""
+    (the sandbox sees them read-only), the assignment in the gradebook (with ``deadline`` as its due
+    date, when given), and the sandbox's empty copy of the gradebook."""
     for track in TRACKS.values():
         ready_model(track)
         track.train_data()  # generated and cached now: the sandbox cannot write the cache
@@ -492,6 +500,9 @@ def prepare_course(course: Course) -> None:
             known = False
     if not known:
         build_release(course.root, course.workspace)  # records the assignment's cells in the gradebook
+    if deadline is not None:  # the formgrader then shows which submissions are late
+        with Gradebook(course.db_url) as book, autoflush_warnings_ignored():
+            book.update_or_create_assignment(ASSIGNMENT, duedate=deadline)
     template = course.workspace / "sandbox-template.db"
     shutil.copyfile(course.gradebook, template)
     with Gradebook(f"sqlite:///{template}") as book:  # learner code must never see other learners' grades

@@ -9,6 +9,7 @@ a learner's install (the bundle) runs :func:`helpers.cli.main` and offers learne
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import sys
 import time
@@ -199,11 +200,21 @@ def command_autograde(args: argparse.Namespace) -> int:
     from grading.sandbox import GIB, Limits, isolation_warning, probe_isolation
 
     course = _course(args)
-    sources = submissions_in(Path(args.submissions))
+    deadline = _deadline(args.deadline)
+    submissions = Path(args.submissions)
+    if args.roster:  # an LMS bulk download: each copy mapped to its roster id first
+        from grading.lms_download import unpack_lms_download
+        from grading.roster import read_roster
+
+        unpacked = unpack_lms_download(submissions, read_roster(Path(args.roster)), course.workspace / "lms-download",
+                                       deadline)  # fmt: skip
+        print(unpacked.summary(), file=sys.stderr if args.json else sys.stdout)
+        submissions = unpacked.folder
+    sources = submissions_in(submissions)
     limits = Limits(notebook_seconds=args.notebook_seconds, memory_bytes=int(args.memory_gb * GIB))
     if not probe_isolation().available:
         print(isolation_warning(probe_isolation()), file=sys.stderr)
-    prepare_course(course)
+    prepare_course(course, deadline)
     outcomes = _grade_class(course, sources, limits, args.workers, args.scheduler, args.force, args.json)
     if args.json:
         print(json.dumps([asdict(outcome) for outcome in outcomes], indent=2))
@@ -213,11 +224,24 @@ def command_autograde(args: argparse.Namespace) -> int:
     return 0
 
 
+def _deadline(text: str | None) -> datetime.datetime | None:
+    """The --deadline option as a time (local, without a zone, as LMS downloads give file times)."""
+    if text is None:
+        return None
+    try:
+        return datetime.datetime.fromisoformat(text).replace(tzinfo=None)
+    except ValueError:
+        raise Day26Error(f"--deadline {text}: not a date and time. Write it as 2026-12-07T18:00.") from None
+
+
 def _add_autograde(commands) -> None:
     summary = "grade a class: intake, sandboxed execution, verifier, gradebook"
     sub = add_command(commands, "autograde", command_autograde, summary)
-    sub.add_argument("submissions", help="a folder holding one folder or .zip file per learner")
+    sub.add_argument("submissions", help="a folder holding one folder or .zip file per learner, or with --roster, "
+                     "an LMS bulk download (Canvas or Moodle; the zip or its folder)")  # fmt: skip
     _add_course_options(sub)
+    sub.add_argument("--roster", help="the class roster (CSV): read SUBMISSIONS as an LMS bulk download, mapped to it")
+    sub.add_argument("--deadline", help="the due date, e.g. 2026-12-07T18:00 (local time): later copies are late")
     sub.add_argument("--notebook-seconds", type=int, default=600, help="time limit of each notebook (default: 600)")
     sub.add_argument("--memory-gb", type=float, default=8.0, help="memory limit of the execution (default: 8)")
     sub.add_argument("--force", action="store_true", help="grade again even submissions graded before")

@@ -48,6 +48,9 @@ class GradeRecord:
     unfinished: bool = False  # grading itself failed: the next run grades it again
     copy_reasons: list[str] = field(default_factory=list)  # the class's copy check (grading.copies), also in reasons
     status_before_copies: str = ""  # the status the copy check replaced with needs review
+    submitted: str = ""  # when the LMS says it was uploaded (ISO, local time), for a hand-in from a bulk download
+    late: bool = False  # after the deadline, or marked late by the LMS (graded all the same, and flagged)
+    lms_files: list[str] = field(default_factory=list)  # the bulk download's entries this hand-in came from
     schema: str = RECORD_SCHEMA
 
     @property

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook
 
-from grading.autograde import LEARNER_ID
 from grading.course import put_environment_tools_on_path
 from helpers.errors import Day26Error
+from helpers.hand_in import LEARNER_ID  # nbgrader student ids (day26 autograde checks the same)
 
 ROSTER_COLUMNS = (
     "learner",  # the nbgrader learner id: the submission's folder or zip name

@@ -16,6 +16,7 @@ learner's code), the cell earns the lower of the verifier's and the notebook's p
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 
 from nbgrader.api import Gradebook, MissingEntry
@@ -156,15 +157,20 @@ def _with_the_notebooks_word(
     return min(points, said), f"{reason}; {only_notebook}: the notebook's test {outcome}"
 
 
-def copy_scores(scratch: str, gradebook: str, learner: str) -> None:
+def copy_scores(scratch: str, gradebook: str, learner: str, submitted: datetime.datetime | None = None) -> None:
     """Copy a learner's automatic scores from the sandbox's scratch gradebook into the real one.
 
-    Both arguments are database URLs. Manual scores an instructor already gave are kept.
+    Both arguments are database URLs. Manual scores an instructor already gave are kept. ``submitted``
+    (from an LMS bulk download) becomes the submission's timestamp, so the formgrader shows it as late
+    when it is after the assignment's due date.
     """
     with Gradebook(scratch) as source, Gradebook(gradebook) as target:
         target.update_or_create_student(learner)
         with autoflush_warnings_ignored():
-            target.update_or_create_submission(ASSIGNMENT, learner)
+            if submitted is None:
+                target.update_or_create_submission(ASSIGNMENT, learner)
+            else:
+                target.update_or_create_submission(ASSIGNMENT, learner, timestamp=submitted)
         try:
             executed = source.find_submission(ASSIGNMENT, learner)
         except MissingEntry:
