@@ -77,7 +77,7 @@ class Reference:
     accuracy_percent: float
 
 
-def _secret(course: Course) -> bytes:
+def leaderboard_secret(course: Course) -> bytes:
     """The workspace's pseudonym secret, made once and kept (pseudonyms stay the same all term)."""
     path = course.workspace / "leaderboard-secret"
     if not path.is_file():
@@ -96,7 +96,7 @@ def _display_name(course: Course, learner: str, naming: str) -> str:
     if naming == "id":
         return learner
     if naming == "pseudonym":
-        return pseudonym(_secret(course), learner)
+        return pseudonym(leaderboard_secret(course), learner)
     return ""
 
 

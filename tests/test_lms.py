@@ -25,6 +25,7 @@ from grading.roster import ROSTER_COLUMNS, read_roster, write_names_to_gradebook
 from grading.score import VERIFIED_CELLS
 from helpers.errors import Day26Error
 
+ROOT = Path(__file__).resolve().parents[1]
 TEST_CELL = VERIFIED_CELLS[0]  # an autograded cell: its points are the verified ones
 REFLECTION = "00-reflection"  # any other graded cell is a reflection, graded by hand
 MAX_POINTS = 6.0  # 4 for the test cell, 2 for the reflection
@@ -52,6 +53,7 @@ def _build_gradebook(path: Path) -> None:
         book.add_notebook(TEST_CELL.notebook, ASSIGNMENT)
         book.add_grade_cell(TEST_CELL.grade_id, TEST_CELL.notebook, ASSIGNMENT, max_score=4, cell_type="code")
         book.add_grade_cell(REFLECTION, TEST_CELL.notebook, ASSIGNMENT, max_score=2, cell_type="markdown")
+        book.add_solution_cell(REFLECTION, TEST_CELL.notebook, ASSIGNMENT)  # the formgrader's comment box
         for learner, (status, test_points, reflection_points) in CLASS.items():
             if status == REFUSED:
                 continue  # nothing of a refused submission reaches the gradebook
@@ -59,6 +61,7 @@ def _build_gradebook(path: Path) -> None:
             book.add_submission(ASSIGNMENT, learner)
             book.find_grade(TEST_CELL.grade_id, TEST_CELL.notebook, ASSIGNMENT, learner).manual_score = test_points
             book.find_grade(REFLECTION, TEST_CELL.notebook, ASSIGNMENT, learner).manual_score = reflection_points
+            book.find_comment(REFLECTION, TEST_CELL.notebook, ASSIGNMENT, learner).manual_comment = f"Dear {learner}"
         book.db.commit()
 
 
@@ -262,3 +265,29 @@ def test_day26_roster_names_the_gradebook_it_wrote(course, roster_file, capsys):
     assert _day26(course, "roster", str(roster_file)) == 0
     printed = capsys.readouterr().out
     assert f"names and emails of 5 learners from {roster_file} in the gradebook {course.gradebook}" in printed
+
+
+# --- the feedback page agrees with the export ---------------------------------------------------
+
+
+def test_the_feedback_page_names_exercises_shows_comments_and_the_total_the_lms_receives(course, roster_file):
+    from html import unescape
+
+    from grading.feedback import exercise_titles, feedback_page
+    from grading.leaderboard import build_leaderboard
+    from grading.records import read_record
+    from grading.score import CellScore
+
+    record = read_record(course.record("ann"))
+    record.cells = [CellScore(TEST_CELL.grade_id, TEST_CELL.notebook, 4.0, 4.0, 4.0, "verified")]
+    page = feedback_page(Course(ROOT, course.workspace), record)
+    titles = exercise_titles(Course(ROOT, course.workspace))
+    assert titles["05_combined"] == "Exercise 5 · Combined optimization"  # its heading, without the time
+    assert f"{titles[TEST_CELL.notebook]}: {TEST_CELL.artifact}" in unescape(page)  # as the notebook names it
+    lms = next(grade for grade in lms_grades(course, read_roster(roster_file)).grades if grade.entry.learner == "ann")
+    assert f"Total: {lms.points:g} / {MAX_POINTS:g}" in page  # 4 + 1.5: what the Canvas or Moodle file holds
+    assert "Dear ann" in page and "1.5 / 2" in page  # the written answer's points and the instructor's comment
+    build_leaderboard(course, naming="pseudonym")
+    from grading.leaderboard import leaderboard_secret, pseudonym
+
+    assert pseudonym(leaderboard_secret(course), "ann") in page
