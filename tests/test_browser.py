@@ -268,6 +268,16 @@ def _review_the_class(page, server, shots: Screenshots) -> None:
     expected = {learner: points for learner, points in SAMPLE_CLASS_POINTS.items() if points is not None}
     assert {learner: int(score.split(" / ")[0]) for learner, score in scores.items()} == expected
 
+    # nbgrader's own Autograde button would run the learner's code outside the sandbox: it says so, and runs nothing.
+    reference_row = formgrader.locator("table tbody tr", has_text="reference-solution")
+    reference_row.locator("td.autograde a").first.click()
+    refusal = formgrader.locator("#error-modal")
+    expect(refusal).to_contain_text("turned off in this course", timeout=30_000)
+    shots.take(page, "formgrader-autograde-turned-off")
+    refusal.locator("button.close").first.click()
+    expect(refusal).to_be_hidden(timeout=30_000)
+    expect(reference_row.first).to_contain_text(f"{int(expected['reference-solution'])} / ", timeout=30_000)
+
     formgrader.locator("table tbody tr", has_text="reference-solution").locator("a").first.click()
     notebooks = formgrader.locator("table tbody tr", has_text="05_combined")
     notebooks.first.wait_for(timeout=60_000)
