@@ -407,6 +407,11 @@ def lane_stage(course: Course, in_flight_json: str, limits: Limits) -> str:
     return flight.to_json()
 
 
+def _utc(moment: datetime.datetime) -> datetime.datetime:
+    """``moment`` as nbgrader's gradebook keeps times: UTC without a zone (a time without one is local)."""
+    return moment.astimezone(datetime.UTC).replace(tzinfo=None)
+
+
 def finish(course: Course, in_flight_json: str) -> Outcome:
     """Score one submission into the gradebook and write its record (last, in one step)."""
     flight = InFlight.from_json(in_flight_json)
@@ -417,7 +422,7 @@ def finish(course: Course, in_flight_json: str) -> Outcome:
         return _outcome(record)
     scoring = time.monotonic()
     learner = record.learner
-    submitted = datetime.datetime.fromisoformat(record.submitted) if record.submitted else None
+    submitted = _utc(datetime.datetime.fromisoformat(record.submitted)) if record.submitted else None
     copy_scores(f"sqlite:///{course.scratch(learner) / 'gradebook.db'}", course.db_url, learner, submitted)
     empty = Verdict(str(course.folder("autograded", learner)), "unknown")
     verdict = merge_parts(flight.measured, flight.timed or empty) if flight.measured else empty
@@ -482,14 +487,10 @@ def submissions_in(folder: Path) -> list[Path]:
     return found
 
 
-def prepare_course(course: Course, deadline: datetime.datetime | None = None) -> None:
-    """Get everything grading reads ready before any learner code runs: the reference models
-    (the sandbox sees them read-only), the assignment in the gradebook (with ``deadline`` as its due
-    date, when given), and the sandbox's empty copy of the gradebook."""
-    for track in TRACKS.values():
-        ready_model(track)
-        track.train_data()  # generated and cached now: the sandbox cannot write the cache
-        track.val_data()
+def record_assignment(course: Course, deadline: datetime.datetime | None = None) -> None:
+    """Make sure the gradebook knows the assignment (its cells come from building the release), and
+    give it ``deadline`` (local time when it has no zone) as its due date, when given: nbgrader's
+    collect and the formgrader then tell late submissions from those on time."""
     course.workspace.mkdir(parents=True, exist_ok=True)
     put_environment_tools_on_path()
     with Gradebook(course.db_url) as book:
@@ -500,9 +501,20 @@ def prepare_course(course: Course, deadline: datetime.datetime | None = None) ->
             known = False
     if not known:
         build_release(course.root, course.workspace)  # records the assignment's cells in the gradebook
-    if deadline is not None:  # the formgrader then shows which submissions are late
+    if deadline is not None:
         with Gradebook(course.db_url) as book, autoflush_warnings_ignored():
-            book.update_or_create_assignment(ASSIGNMENT, duedate=deadline)
+            book.update_or_create_assignment(ASSIGNMENT, duedate=_utc(deadline))
+
+
+def prepare_course(course: Course, deadline: datetime.datetime | None = None) -> None:
+    """Get everything grading reads ready before any learner code runs: the reference models
+    (the sandbox sees them read-only), the assignment in the gradebook (with ``deadline`` as its due
+    date, when given), and the sandbox's empty copy of the gradebook."""
+    for track in TRACKS.values():
+        ready_model(track)
+        track.train_data()  # generated and cached now: the sandbox cannot write the cache
+        track.val_data()
+    record_assignment(course, deadline)
     template = course.workspace / "sandbox-template.db"
     shutil.copyfile(course.gradebook, template)
     with Gradebook(f"sqlite:///{template}") as book:  # learner code must never see other learners' grades

@@ -1,5 +1,5 @@
 """The instructor's ``day26`` command line: the learner's commands (:mod:`helpers.cli`) plus
-``optimize`` (the reference pipeline), ``release``, ``autograde``, ``verify``, ``feedback``,
+``optimize`` (the reference pipeline), ``release``, ``autograde``, ``collect``, ``verify``, ``feedback``,
 ``grades``, ``roster``, ``leaderboard``, ``copies``, ``throughput``, ``lane-check``, ``demo`` and ``results``.
 
 Where the instructor's package is installed, the ``day26`` entry point is this module's ``main``;
@@ -222,6 +222,32 @@ def command_autograde(args: argparse.Namespace) -> int:
         print(summary_table(outcomes))
         print(f"records in {course.workspace / 'records'}; gradebook {course.gradebook}")
     return 0
+
+
+def command_collect(args: argparse.Namespace) -> int:
+    from grading.autograde import record_assignment
+    from grading.exchange_collect import collect_from_exchange
+    from grading.lms_download import MANIFEST
+
+    course = _course(args)
+    record_assignment(course, _deadline(args.deadline))
+    folder = collect_from_exchange(course)
+    learners = json.loads((folder / MANIFEST).read_text())["learners"]
+    if args.json:
+        print(json.dumps({"folder": str(folder), "learners": learners}, indent=2))
+    else:
+        late = sorted(learner for learner, entry in learners.items() if entry["late"])
+        print(f"{len(learners)} submission(s) collected into {folder}" + (f"; late: {', '.join(late)}" if late else ""))
+        print(f"grade them with: day26 autograde {folder}")
+    return 0
+
+
+def _add_collect(commands) -> None:
+    summary = "collect the learners' submissions from nbgrader's exchange (a course hub), artifacts and times kept"
+    sub = add_command(commands, "collect", command_collect, summary)
+    _add_course_options(sub)
+    sub.add_argument("--deadline", help="the due date, e.g. 2026-12-07T18:00 (local time): the newest submission "
+                     "before it is collected when there is one; later ones are late")  # fmt: skip
 
 
 def _deadline(text: str | None) -> datetime.datetime | None:
@@ -623,6 +649,7 @@ INSTRUCTOR_COMMANDS = (
     _add_release,
     _add_verify,
     _add_autograde,
+    _add_collect,
     _add_feedback,
     _add_grades,
     _add_roster,

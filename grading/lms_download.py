@@ -34,7 +34,7 @@ from grading.roster import Roster, RosterEntry
 from helpers.errors import Day26Error
 from helpers.hand_in import MAX_TOTAL_BYTES
 
-MANIFEST = ".lms-download.json"  # beside the copies; a dot file, so `day26 autograde` does not grade it
+MANIFEST = ".submissions.json"  # beside the copies (LMS or exchange); a dot file, so it is not graded
 CANVAS_NAME = re.compile(r"(?P<name>[^_/]+?)(?P<late>_LATE)?_(?P<user>\d+)_(?P<file_id>\d+)_(?P<file>[^/]+)")
 MOODLE_NAME = re.compile(
     r"(?P<name>[^_/]+)_(?P<participant>\d+)_assignsubmission_file_?(?:/(?P<inner>.+)|(?P<file>[^/]+))?"
@@ -43,18 +43,18 @@ MOODLE_NAME = re.compile(
 
 @dataclass
 class DownloadedCopy:
-    """One learner's upload in the download. ``uploaded`` is the time the download gives the file (local
-    time, ISO format); ``order`` breaks ties (Canvas's file id)."""
+    """One learner's upload in the download. ``uploaded`` is the time the download gives the file;
+    ``order`` breaks ties (Canvas's file id)."""
 
     learner: str
     lms: str  # "canvas" or "moodle"
     members: list[str]  # the download's entries that make this copy
-    uploaded: str
+    uploaded: str  # ISO, with its UTC offset
     order: int = 0
     marked_late: bool = False  # Canvas's _LATE
 
     def is_late(self, deadline: datetime.datetime | None) -> bool:
-        after = deadline is not None and datetime.datetime.fromisoformat(self.uploaded) > deadline
+        after = deadline is not None and datetime.datetime.fromisoformat(self.uploaded) > deadline.astimezone()
         return self.marked_late or after
 
 
@@ -82,7 +82,8 @@ class LmsIntake:
 
 
 def _entry_time(info: zipfile.ZipInfo) -> str:
-    return datetime.datetime(*info.date_time).isoformat()
+    """The time the download gives an entry (the LMS's local time), with this machine's UTC offset."""
+    return datetime.datetime(*info.date_time).astimezone().isoformat()
 
 
 def _by_moodle_name(roster: Roster) -> dict[str, list[RosterEntry]]:
@@ -209,22 +210,25 @@ def unpack_lms_download(
         _copy_out(download, archive, kept, folder)
     if archive is not None:
         archive.close()
-    manifest = {
-        "download": str(download),
-        "deadline": deadline.isoformat() if deadline else None,
-        "learners": {
-            learner: {**asdict(copy), "late": intake.late[learner], "set_aside": intake.set_aside.get(learner, [])}
-            for learner, copy in intake.kept.items()
-        },
-        "not_graded": unplaced,
+    learners = {
+        learner: {**asdict(copy), "late": intake.late[learner], "set_aside": intake.set_aside.get(learner, [])}
+        for learner, copy in intake.kept.items()
     }
-    (folder / MANIFEST).write_text(json.dumps(manifest, indent=1))
+    write_manifest(folder, str(download), deadline, learners, unplaced)
     return intake
 
 
+def write_manifest(folder: Path, source: str, deadline: datetime.datetime | None, learners: dict, others: list) -> None:
+    """Record beside the hand-ins in ``folder`` where each came from: per learner ``uploaded`` (ISO with its
+    UTC offset), ``late``, ``members`` (what it was made of) and ``set_aside``; ``others``: not graded."""
+    manifest = {"source": source, "deadline": deadline.isoformat() if deadline else None, "learners": learners,
+                "not_graded": others}  # fmt: skip
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=1))
+
+
 def lms_submission(source: Path) -> dict | None:
-    """What the manifest beside ``source`` (a copy :func:`unpack_lms_download` wrote) says of it: the
-    upload time, whether it is late, the LMS entries; None for a hand-in that did not come that way."""
+    """What the manifest beside ``source`` (a hand-in from an LMS download or the exchange) says of it: the
+    upload time, whether it is late, what it was made of; None for a hand-in that did not come that way."""
     manifest = source.parent / MANIFEST
     if not manifest.is_file():
         return None
