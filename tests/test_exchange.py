@@ -1,8 +1,7 @@
 """The loop through nbgrader's exchange, as a course hub runs it, without the browser: the instructor
 releases the day, learners fetch and submit it (nbgrader's own exchange classes, what the Assignments
 tab calls), and `day26 collect` collects every submission for the sandboxed grader with its artifacts
-and its time, the newest one before the deadline, and late ones flagged (grading/exchange_collect.py).
-The whole loop in a browser, on a hub: tests/test_hub.py."""
+and its time, the newest one before the deadline, and late ones flagged (grading/exchange_collect.py)."""
 
 from __future__ import annotations
 
