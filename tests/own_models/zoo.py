@@ -87,14 +87,16 @@ def _figures(record: dict) -> dict:
     return {"smaller": size, "faster_than_model_onnx": optimized.get("speedup"), "accuracy_change_points": change}
 
 
-def hand_in_as_run(work: Path, learner: str) -> str:
+def hand_in_as_run(work: Path, learner: str) -> tuple[Path, str]:
     """A second hand-in of ``learner``'s folder with the artifacts/ folder its grading made, as a learner's
-    folder is after running the notebooks (results.json names the recipe 05 chose); its learner id."""
-    again = f"{learner}-as-run"
+    folder is after running the notebooks (results.json names the recipe 05 chose): its work folder and
+    learner id. It is graded in a class of its own: in the first class, the copy check would (rightly)
+    find it holds the same weights as the first hand-in."""
+    again, alone = f"{learner}-as-run", work / "as-run" / learner
     made = work / "course" / "autograded" / learner / "day26" / "artifacts"
-    shutil.copytree(work / "class" / learner, work / "class" / again)
-    shutil.copytree(made, work / "class" / again / "artifacts")
-    return again
+    shutil.copytree(work / "class" / learner, alone / "class" / again)
+    shutil.copytree(made, alone / "class" / again / "artifacts")
+    return alone, again
 
 
 def grade(member: Member, work: Path, as_run: bool = False) -> dict:
@@ -106,7 +108,7 @@ def grade(member: Member, work: Path, as_run: bool = False) -> dict:
     outcome, record = autograde_alone(work, member.class_name)
     if as_run:
         row["unexecuted_grading_seconds"] = round(outcome["seconds"], 1)
-        outcome, record = autograde_alone(work, hand_in_as_run(work, member.class_name))
+        outcome, record = autograde_alone(*hand_in_as_run(work, member.class_name))
     notebooks = (record.get("execution") or {}).get("notebooks", {})
     row |= {
         "status": outcome["status"],
