@@ -49,7 +49,8 @@ from helpers.errors import Day26Error
 from helpers.tracks import get_track
 from helpers.week5 import DECLARATION_FILE
 
-FLAG_SHARE = 0.5  # two models whose matched share of weights reaches this are flagged
+FLAG_SHARE = 0.5  # two models whose matched share of weights reaches this are flagged ...
+FLAG_TENSORS = 0.5  # ... when more than this share of their tensors (by count) is alike (not one shared embedding)
 ALIKE_FOR_EVERYONE = {contract.TRACK_CHOICE.path(contract.ARTIFACTS_DIR).as_posix(), "00_start.ipynb"}
 WEIGHT_FILES = (contract.BASELINE.path(contract.ARTIFACTS_DIR), contract.ONNX_FP32.path(contract.ARTIFACTS_DIR))
 IDENTICAL, SAME_WEIGHTS = "identical bytes", "same weights"
@@ -313,13 +314,33 @@ def _best_weights(first: HandIn, second: dict[str, list[TensorPrint]], second_di
     return best
 
 
-def same_weights(hand_ins: list[HandIn], reference: Callable[[str], dict[str, list[TensorPrint]]]) -> list[Match]:
-    """Own Week-5 models holding another learner's own model's weights, or the reference model's."""
+def is_copied(found: WeightsMatch) -> bool:
+    """Whether a weights match is evidence: most weights alike, and most tensors too. Two own models
+    that differ but were seeded alike share the rows training barely moves (an embedding's rows of rare
+    tokens, often most of a text model's weights) and nothing else; that is not a copy."""
+    return found.similarity >= FLAG_SHARE and found.tensors_alike > FLAG_TENSORS
+
+
+def _shared_start(first: str, second: str, found: WeightsMatch) -> str:
+    alike = sum(tensor.share >= 0.5 for tensor in found.tensors)
+    return (
+        f"{first} and {second}: {found.similarity:.0%} of the weights match, in {alike} of {found.compared} "
+        "tensors only: two models that started from the same random numbers (the same seed), not a copy"
+    )
+
+
+def same_weights(
+    hand_ins: list[HandIn], reference: Callable[[str], dict[str, list[TensorPrint]]], expected: list[str] | None = None
+) -> list[Match]:
+    """Own Week-5 models holding another learner's own model's weights, or the reference model's. A
+    match in a few tensors only (a shared start, :func:`is_copied`) goes to ``expected`` instead."""
     own = [hand_in for hand_in in hand_ins if hand_in.own_model and hand_in.weights]
     matches = []
     for first, second in itertools.combinations(own, 2):
         best = _best_weights(first, second.weights, second.digests)
-        if best and best[0].similarity >= FLAG_SHARE:
+        if best and best[0].similarity >= FLAG_SHARE and not is_copied(best[0]) and expected is not None:
+            expected.append(_shared_start(first.learner, second.learner, best[0]))
+        if best and is_copied(best[0]):
             found, file_a, file_b = best
             why = "two own Week-5 models trained apart do not share weights"
             matches.append(
@@ -328,7 +349,7 @@ def same_weights(hand_ins: list[HandIn], reference: Callable[[str], dict[str, li
             )  # fmt: skip
     for hand_in in own:
         best = _best_weights(hand_in, reference(hand_in.track), {})
-        if best and best[0].similarity >= FLAG_SHARE:
+        if best and is_copied(best[0]):
             found, file_a, file_b = best
             why = "an own Week-5 model that is the reference model"
             matches.append(
@@ -366,7 +387,7 @@ def find_copies(root: Path, submitted: Callable[[str], Path], records: list[Grad
         return cache[track]
 
     matches, expected = identical_files(hand_ins, release_digests(root))
-    matches += same_weights(hand_ins, reference)
+    matches += same_weights(hand_ins, reference, expected)
     matches.sort(key=lambda match: (match.first, match.second, match.kind))
     return CopyReport(len(hand_ins), matches, expected, notes)
 

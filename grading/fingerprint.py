@@ -228,6 +228,15 @@ class WeightsMatch:
     similarity: float
     tensors: list[TensorMatch]
     reversed: bool = False
+    compared: int = 0  # the first model's tensors, those with no partner of their shape included
+
+    @property
+    def tensors_alike(self) -> float:
+        """The fraction of the compared tensors (by count, whatever their size) of which at least half
+        the rows matched (0 to 1). A copy shares every tensor; two models that only started from the
+        same random numbers share the tensors training barely moved, such as an embedding's rows."""
+        count = max(self.compared, len(self.tensors))
+        return sum(tensor.share >= 0.5 for tensor in self.tensors) / count if count else 0.0
 
     def matched_tensors(self) -> list[TensorMatch]:
         """The tensors with at least one matched row, largest share first."""
@@ -248,7 +257,7 @@ def _one_direction(first: list[TensorPrint], second: list[TensorPrint]) -> Weigh
             best.append(max(candidates, key=lambda match: match.weights_matched))
     total = sum(tensor.size for tensor in first)
     share = sum(match.weights_matched for match in best) / total if total else 0.0
-    return WeightsMatch(share, best)
+    return WeightsMatch(share, best, compared=len(first))
 
 
 def compare_models(first: list[TensorPrint], second: list[TensorPrint]) -> WeightsMatch:

@@ -299,3 +299,26 @@ def test_day26_copies_prints_the_matches_as_json(graded_class, capsys):
     assert set(report["flagged"]) == FLAGGED
     weights = [match for match in report["matches"] if match["kind"] == "same weights" and match["second"] == "ben"]
     assert weights[0]["similarity"] >= FLAG_SHARE and weights[0]["tensors"]
+
+
+def test_two_different_models_seeded_alike_share_an_embedding_and_are_not_flagged():
+    from grading.copies import FLAG_SHARE, is_copied
+
+    rng = np.random.default_rng(0)
+    embedding = rng.standard_normal((2000, 32))  # the same seed, the same first layer: rare tokens' rows stay as drawn
+    masked_mean = {"embed.weight": embedding, "fc1.weight": rng.standard_normal((64, 32)),
+                   "fc2.weight": rng.standard_normal((2, 64))}  # fmt: skip
+    recurrent = {"emb.weight": embedding.copy(), "gru.weight_ih_l0": rng.standard_normal((96, 32)),
+                 "gru.weight_hh_l0": rng.standard_normal((96, 32)),
+                 "out.weight": rng.standard_normal((2, 32))}  # fmt: skip
+    shared_start = compare_models(model_prints(masked_mean), model_prints(recurrent))
+    assert shared_start.similarity >= FLAG_SHARE  # most of the weights alike: the embedding is 97 % of them
+    assert shared_start.tensors_alike <= 0.5 and not is_copied(shared_start)  # ... and nothing else
+    copied = compare_models(model_prints(masked_mean), model_prints(disguised_any(masked_mean)))
+    assert copied.tensors_alike == 1.0 and is_copied(copied)
+
+
+def disguised_any(weights: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Every tensor renamed and its rows reordered: a copy that hides where it came from."""
+    rng = np.random.default_rng(1)
+    return {f"layer{index}": value[rng.permutation(len(value))] for index, value in enumerate(weights.values())}
