@@ -3,10 +3,15 @@
 #   make test   set up .venv and run the test suite (lint and the docs build included)
 #   make docs   build the documentation site into site/ (strict: a broken link or path fails)
 #   make results  measure what the docs quote into docs/results/ (about 15 minutes on 2 cores)
+#   make hub    start a course hub on this machine: JupyterHub, nbgrader's exchange (ROSTER=, INSTRUCTOR=)
 VENV ?= .venv
 TRACK ?= images
 
-.PHONY: setup demo test lab docs results
+ROSTER ?= roster.csv
+INSTRUCTOR ?= instructor
+HUB_PROXY = course/hub/node_modules/.bin/configurable-http-proxy
+
+.PHONY: setup demo test lab docs results hub
 
 setup: $(VENV)/.installed
 
@@ -30,3 +35,9 @@ docs: setup
 
 results: setup
 	$(VENV)/bin/day26 results
+
+$(HUB_PROXY):
+	npm install --prefix course/hub --no-audit --no-fund --silent configurable-http-proxy@5
+
+hub: setup $(HUB_PROXY)
+	$(VENV)/bin/day26 hub --roster $(ROSTER) --instructor $(INSTRUCTOR)

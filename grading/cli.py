@@ -1,5 +1,5 @@
 """The instructor's ``day26`` command line: the learner's commands (:mod:`helpers.cli`) plus
-``optimize`` (the reference pipeline), ``release``, ``autograde``, ``collect``, ``verify``, ``feedback``,
+``optimize`` (the reference pipeline), ``release``, ``autograde``, ``collect``, ``hub``, ``verify``, ``feedback``,
 ``grades``, ``roster``, ``leaderboard``, ``copies``, ``throughput``, ``lane-check``, ``demo`` and ``results``.
 
 Where the instructor's package is installed, the ``day26`` entry point is this module's ``main``;
@@ -248,6 +248,40 @@ def _add_collect(commands) -> None:
     _add_course_options(sub)
     sub.add_argument("--deadline", help="the due date, e.g. 2026-12-07T18:00 (local time): the newest submission "
                      "before it is collected when there is one; later ones are late")  # fmt: skip
+
+
+def command_hub(args: argparse.Namespace) -> int:
+    import subprocess
+
+    from grading.hub import hub_settings, passwords, write_hub_config
+    from grading.roster import read_roster
+
+    course = _course(args)
+    if course.workspace.resolve() != (course.root / "course").resolve():
+        raise Day26Error(f"--workspace {args.workspace}: the hub's formgrader reads nbgrader_config.py, whose "
+                         f"workspace is {course.root / 'course'}. Leave --workspace out.")  # fmt: skip
+    learners = [entry.learner for entry in read_roster(Path(args.roster)).entries]
+    settings = hub_settings(course.root, course.workspace, learners, args.instructor, args.port)
+    config = write_hub_config(settings)
+    secret = passwords(settings.hub_folder)
+    print(f"course hub for {len(learners)} learner(s) and {args.instructor}: http://127.0.0.1:{args.port}/")
+    print(f"  learners log in with their roster id and the password {secret['learners']}")
+    print(f"  {args.instructor} logs in with the password {secret['instructor']}")
+    print(f"  (kept in {settings.hub_folder / 'passwords.json'}); stop the hub with Ctrl-C", flush=True)
+    if args.write_only:
+        return 0
+    hub = [str(Path(settings.python_bin) / "jupyterhub"), "-f", str(config)]
+    return subprocess.run(hub, cwd=settings.hub_folder, check=False).returncode
+
+
+def _add_hub(commands) -> None:
+    summary = "start a course hub on this machine: JupyterHub with nbgrader's exchange, for a trial run of the class"
+    sub = add_command(commands, "hub", command_hub, summary)
+    _add_course_options(sub)
+    sub.add_argument("--roster", required=True, help="the class roster (CSV): one hub account per learner")
+    sub.add_argument("--instructor", required=True, help="the instructor's user name (a hub admin)")
+    sub.add_argument("--port", type=int, default=8000, help="the hub's port on 127.0.0.1 (default: 8000)")
+    sub.add_argument("--write-only", action="store_true", help="write the configuration, do not start the hub")
 
 
 def _deadline(text: str | None) -> datetime.datetime | None:
@@ -650,6 +684,7 @@ INSTRUCTOR_COMMANDS = (
     _add_verify,
     _add_autograde,
     _add_collect,
+    _add_hub,
     _add_feedback,
     _add_grades,
     _add_roster,
