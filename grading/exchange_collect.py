@@ -21,8 +21,10 @@ import os
 from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
-from nbgrader.apps.api import NbGraderAPI
+from nbgrader.auth import Authenticator
 from nbgrader.coursedir import CourseDirectory
+from nbgrader.exchange import ExchangeError
+from nbgrader.exchange.default import ExchangeCollect
 from nbgrader.utils import parse_utc
 
 from grading.autograde import Course
@@ -53,11 +55,13 @@ def collect_from_exchange(course: Course) -> Path:
     config.CourseDirectory.submitted_directory = os.path.relpath(folder, course.root)
     config.CourseDirectory.ignore = KEEP_EVERYTHING
     config.ExchangeCollect.before_duedate = True
-    api = NbGraderAPI(CourseDirectory(config=config), config=config)
-    result = api.collect(ASSIGNMENT)
-    if not result["success"]:
-        last = (result.get("error") or result.get("log") or "no reason given").strip().splitlines()[-1]
-        raise Day26Error(f"nbgrader collect from {config.Exchange.root}: {last}")
+    config.CourseDirectory.assignment_id = ASSIGNMENT
+    collect = ExchangeCollect(coursedir=CourseDirectory(config=config), authenticator=Authenticator(config=config),
+                              config=config)  # fmt: skip
+    try:
+        collect.start()  # nbgrader's own collect (the formgrader's Collect button comes here too)
+    except ExchangeError as error:
+        raise Day26Error(f"nbgrader collect from {config.Exchange.root}: {error or 'it failed'}") from None
     due = due_date(course)
     learners = {}
     for learner in sorted(path.name for path in folder.iterdir() if path.is_dir()) if folder.is_dir() else []:

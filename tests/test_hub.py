@@ -140,6 +140,7 @@ def test_the_class_loop_runs_on_the_hub_from_release_to_fetched_feedback(hub, co
             row.locator("td.release a").click()  # the formgrader's Release: into nbgrader's exchange
             expect(row.locator("td.status")).to_contain_text("released", timeout=60_000)
             shots.take(page, "released")
+            _confirm(formgrader, "success")
         seconds["release"] = round(time.monotonic() - started, 1)
 
         started = time.monotonic()
@@ -162,9 +163,12 @@ def test_the_class_loop_runs_on_the_hub_from_release_to_fetched_feedback(hub, co
             shots.take(ann, "submitted")
         seconds["fetch and submit"] = round(time.monotonic() - started, 1)
 
-        started = time.monotonic()  # the instructor, in a terminal: collect, then the sandboxed grader
+        started = time.monotonic()  # the formgrader's Collect, then the sandboxed grader in a terminal
+        with shots.on_failure(page):
+            row.locator("td.collect a").click()
+            _confirm(formgrader, "success")
+        assert (course_root / "course" / "collected" / "ann" / ASSIGNMENT / "05_combined.ipynb").is_file()
         day26 = [sys.executable, "-m", "grading.cli"]
-        subprocess.run([*day26, "collect", "--root", str(course_root)], check=True, capture_output=True, timeout=300)
         graded = subprocess.run([*day26, "autograde", str(course_root / "course" / "collected"), "--root",
                                  str(course_root), "--workers", "1", "--json"],
                                 check=True, capture_output=True, text=True, timeout=1500)  # fmt: skip
