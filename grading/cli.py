@@ -280,7 +280,8 @@ def _add_hub(commands) -> None:
     _add_course_options(sub)
     sub.add_argument("--roster", required=True, help="the class roster (CSV): one hub account per learner")
     sub.add_argument("--instructor", required=True, help="the instructor's user name (a hub admin)")
-    sub.add_argument("--port", type=int, default=8000, help="the hub's port on 127.0.0.1 (default: 8000)")
+    sub.add_argument("--port", type=int, default=8000,
+                     help="the hub's port on 127.0.0.1 (default: 8000); it takes the next two as well")  # fmt: skip
     sub.add_argument("--write-only", action="store_true", help="write the configuration, do not start the hub")
 
 

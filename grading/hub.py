@@ -154,6 +154,8 @@ def configure(c, settings_file: str) -> None:
     secret = passwords(settings.hub_folder)
     folder = settings.hub_folder
     c.JupyterHub.bind_url = f"http://127.0.0.1:{settings.port}"
+    c.JupyterHub.hub_bind_url = f"http://127.0.0.1:{settings.port + 1}"  # not JupyterHub's 8081 and 8001, which
+    c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{settings.port + 2}"  # another hub may hold
     c.JupyterHub.db_url = f"sqlite:///{folder / 'jupyterhub.sqlite'}"
     c.JupyterHub.cookie_secret_file = str(folder / "jupyterhub_cookie_secret")
     c.ConfigurableHTTPProxy.command = [settings.proxy]

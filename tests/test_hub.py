@@ -1,8 +1,9 @@
 """The class on a course hub, in headless Chromium: `day26 hub` starts JupyterHub with nbgrader's exchange on
-localhost; the instructor releases the day in the formgrader; a learner fetches it in the Assignments tab,
-works (the solution notebooks of the tabular track stand in for their work) and submits; the instructor
+localhost; the instructor releases the day in the formgrader; two learners fetch it in the Assignments tab,
+one works (the solution notebooks of the tabular track stand in for her work), the other hands the day in
+untouched, and both submit; the instructor
 collects and grades with `day26 collect` and `day26 autograde` (the sandboxed pipeline, in a terminal),
-generates and releases feedback in the formgrader; the learner fetches their feedback in JupyterLab.
+generates and releases feedback in the formgrader; each learner fetches their own feedback in JupyterLab.
 
 Every step is checked on the page; screenshots go to test-artifacts/browser/ (hub-*.png). Without
 Chromium or npm (for JupyterHub's proxy) the test skips with one line saying why.
@@ -40,16 +41,26 @@ from grading.samples import choose, notebooks_of
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = find_chromium()
 ROSTER = (
-    "learner,first_name,last_name,email,canvas_id,sis_user_id,sis_login_id,section,moodle_idnumber\nann,Ann,Lee,,,,,,\n"
+    "learner,first_name,last_name,email,canvas_id,sis_user_id,sis_login_id,section,moodle_idnumber\n"
+    "ann,Ann,Lee,,,,,,\nbob,Bob,Ng,,,,,,\n"
 )
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason=ENABLE_HINT)
 
 
 def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    """A port that is free, with the two after it (the hub's own API and its proxy's)."""
+    while True:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        try:
+            for offset in (1, 2):
+                with socket.socket() as probe:
+                    probe.bind(("127.0.0.1", port + offset))
+            return port
+        except OSError:
+            continue
 
 
 @pytest.fixture(scope="module")
@@ -125,11 +136,44 @@ def _confirm(formgrader, kind: str) -> None:
     expect(dialog).to_be_hidden(timeout=30_000)
 
 
-def test_the_class_loop_runs_on_the_hub_from_release_to_fetched_feedback(hub, course_root, tmp_path):
+def _fetch_work_and_submit(learner, name: str, home: Path, shots: Screenshots) -> None:
+    """A learner's round in the Assignments tab: fetch the day, work (ann: the day's answers, on the tabular
+    track; bob: nothing), submit."""
+    with shots.on_failure(learner):
+        click_menu(learner, "Nbgrader", "Assignment List")
+        learner.locator("#released_assignments_list").get_by_role("button", name="Fetch").click()
+        fetched = learner.locator("#fetched_assignments_list")
+        expect(fetched).to_contain_text(ASSIGNMENT, timeout=60_000)
+        shots.take(learner, f"{name}-fetched")
+        assert (home / "05_combined.ipynb").is_file()  # fetched into the learner's home
+        if name == "ann":
+            solved = notebooks_of(ROOT / "solutions" / ASSIGNMENT, {"00-solution-3": choose("tabular")})
+            for notebook_name, notebook in solved.items():
+                nbformat.write(notebook, home / notebook_name)
+        fetched.get_by_role("button", name="Submit").click()
+        expect(learner.locator("#submitted_assignments_list")).to_contain_text(ASSIGNMENT, timeout=60_000)
+        shots.take(learner, f"{name}-submitted")
+
+
+def _fetch_feedback(learner, name: str, home: Path, shots: Screenshots) -> dict[str, Path]:
+    """The learner's Fetch Feedback; the feedback pages it brought into their home, by file name."""
+    with shots.on_failure(learner):
+        learner.reload()
+        wait_for_lab(learner)
+        click_menu(learner, "Nbgrader", "Assignment List")
+        submitted = learner.locator("#submitted_assignments_list")
+        submitted.get_by_role("button", name="Fetch Feedback").click()
+        expect(submitted).to_contain_text("feedback", timeout=60_000)
+        shots.take(learner, f"{name}-feedback-fetched")
+    return {path.name: path for path in (home / "feedback").rglob("*.html")}
+
+
+def test_the_class_loop_runs_on_the_hub_from_release_to_fetched_feedback(hub, course_root):
     from playwright.sync_api import sync_playwright
 
     address, secret = hub
     shots = Screenshots(screenshots_folder(), "hub")
+    homes = {name: course_root / "course" / "hub" / "homes" / name / ASSIGNMENT for name in ("ann", "bob")}
     seconds = {}
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright, CHROMIUM)
@@ -144,24 +188,10 @@ def test_the_class_loop_runs_on_the_hub_from_release_to_fetched_feedback(hub, co
         seconds["release"] = round(time.monotonic() - started, 1)
 
         started = time.monotonic()
-        learner, ann = _log_in(browser, address, "ann", secret["learners"])
-        with shots.on_failure(ann):
-            click_menu(ann, "Nbgrader", "Assignment List")
-            released = ann.locator("#released_assignments_list")
-            released.get_by_role("button", name="Fetch").click()
-            fetched = ann.locator("#fetched_assignments_list")
-            expect(fetched).to_contain_text(ASSIGNMENT, timeout=60_000)
-            shots.take(ann, "fetched")
-            home = course_root / "course" / "hub" / "homes" / "ann" / ASSIGNMENT
-            assert (home / "05_combined.ipynb").is_file()  # fetched into the learner's home
-            solved = notebooks_of(ROOT / "solutions" / ASSIGNMENT, {"00-solution-3": choose("tabular")})
-            for name, notebook in solved.items():  # the learner's work: the day's answers, on the tabular track
-                nbformat.write(notebook, home / name)
-            fetched.get_by_role("button", name="Submit").click()
-            submitted = ann.locator("#submitted_assignments_list")
-            expect(submitted).to_contain_text(ASSIGNMENT, timeout=60_000)
-            shots.take(ann, "submitted")
-        seconds["fetch and submit"] = round(time.monotonic() - started, 1)
+        learners = {name: _log_in(browser, address, name, secret["learners"]) for name in homes}
+        for name, (_, learner) in learners.items():
+            _fetch_work_and_submit(learner, name, homes[name], shots)
+        seconds["fetch and submit, two learners"] = round(time.monotonic() - started, 1)
 
         started = time.monotonic()  # the formgrader's Collect, then the sandboxed grader in a terminal
         with shots.on_failure(page):
@@ -172,8 +202,9 @@ def test_the_class_loop_runs_on_the_hub_from_release_to_fetched_feedback(hub, co
         graded = subprocess.run([*day26, "autograde", str(course_root / "course" / "collected"), "--root",
                                  str(course_root), "--workers", "1", "--json"],
                                 check=True, capture_output=True, text=True, timeout=1500)  # fmt: skip
-        [outcome] = json.loads(graded.stdout)
-        assert (outcome["learner"], outcome["points"], outcome["max_points"]) == ("ann", 25.0, 25.0), outcome
+        outcomes = {outcome["learner"]: outcome for outcome in json.loads(graded.stdout)}
+        assert (outcomes["ann"]["points"], outcomes["ann"]["max_points"]) == (25.0, 25.0), outcomes["ann"]
+        assert outcomes["bob"]["points"] < 5, outcomes["bob"]  # the day handed in untouched earns next to nothing
         seconds["collect and grade"] = round(time.monotonic() - started, 1)
 
         started = time.monotonic()
@@ -189,19 +220,15 @@ def test_the_class_loop_runs_on_the_hub_from_release_to_fetched_feedback(hub, co
         seconds["feedback"] = round(time.monotonic() - started, 1)
 
         started = time.monotonic()
-        with shots.on_failure(ann):
-            ann.reload()
-            wait_for_lab(ann)
-            click_menu(ann, "Nbgrader", "Assignment List")
-            submitted = ann.locator("#submitted_assignments_list")
-            submitted.get_by_role("button", name="Fetch Feedback").click()
-            expect(submitted).to_contain_text("feedback", timeout=60_000)
-            shots.take(ann, "feedback-fetched")
-        pages = list((course_root / "course" / "hub" / "homes" / "ann" / ASSIGNMENT / "feedback").rglob("*.html"))
-        combined = next(path for path in pages if path.name == "05_combined.html")
-        assert "grader, for test 05-test-9: verified" in combined.read_text()  # the sandboxed grader's reason
-        seconds["fetch feedback"] = round(time.monotonic() - started, 1)
+        pages = {name: _fetch_feedback(learner, name, homes[name], shots) for name, (_, learner) in learners.items()}
+        assert "grader, for test 05-test-9: verified" in pages["ann"]["05_combined.html"].read_text()
+        assert "grader, for test 05-test-9" in pages["bob"]["05_combined.html"].read_text()  # his own reasons
+        assert (
+            "verified" not in pages["bob"]["05_combined.html"].read_text().split("grader, for test 05-test-9")[1][:40]
+        )
+        seconds["fetch feedback, two learners"] = round(time.monotonic() - started, 1)
         teacher.close()
-        learner.close()
+        for context, _ in learners.values():
+            context.close()
         browser.close()
     (screenshots_folder() / "hub-seconds.json").write_text(json.dumps(seconds, indent=1))

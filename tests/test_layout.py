@@ -138,7 +138,8 @@ def test_the_learners_install_pins_what_the_workbook_pins():
     workbook = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"])
     learner_file = ROOT / "grading" / "bundle_files" / "pyproject.toml"
     learner = set(tomllib.loads(learner_file.read_text())["project"]["dependencies"])
-    instructor_only = {entry for entry in workbook if entry.split("=")[0].split(">")[0] in ("distributed", "psutil", "jupyterhub")}
+    instructor_packages = ("distributed", "psutil", "jupyterhub")
+    instructor_only = {entry for entry in workbook if entry.split("=")[0].split(">")[0] in instructor_packages}
     assert learner == workbook - instructor_only, f"only in the learner's: {learner - workbook}"
     lines = (ROOT / "grading" / "bundle_files" / "environment.yml").read_text().splitlines()
     start = next(index for index, line in enumerate(lines) if line.strip() == "- pip:")
