@@ -29,7 +29,7 @@ ZOO = (
     Member("ConvNeXtStyle", "images", 10, "ConvNeXt style: 7x7 depthwise, LayerNorm, GELU", learning_rate=1e-3),
     Member("TinyViT", "images", 12, "vision Transformer, patch embedding, CLS token", learning_rate=5e-4),
     Member("ResNet18", "images", 1, "ResNet-18 at full size", real_size=True),
-    Member("MobileNetV2", "images", 1, "MobileNetV2 at full width", real_size=True),
+    Member("MobileNetV2", "images", 3, "MobileNetV2 at full width", real_size=True),  # 1 epoch left it at chance
     # text
     Member("StackedGRU", "text", 4, "2-layer bidirectional GRU, max pooling"),
     Member("LastStepLSTM", "text", 4, "LSTM read at its last step"),
