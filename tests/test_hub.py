@@ -222,10 +222,8 @@ def test_the_class_loop_runs_on_the_hub_from_release_to_fetched_feedback(hub, co
         started = time.monotonic()
         pages = {name: _fetch_feedback(learner, name, homes[name], shots) for name, (_, learner) in learners.items()}
         assert "grader, for test 05-test-9: verified" in pages["ann"]["05_combined.html"].read_text()
-        assert "grader, for test 05-test-9" in pages["bob"]["05_combined.html"].read_text()  # his own reasons
-        assert (
-            "verified" not in pages["bob"]["05_combined.html"].read_text().split("grader, for test 05-test-9")[1][:40]
-        )
+        bob_page = pages["bob"]["05_combined.html"].read_text()  # his own page, with his own reasons
+        assert "grader, for test 05-test-9" in bob_page and "05-test-9: verified" not in bob_page
         seconds["fetch feedback, two learners"] = round(time.monotonic() - started, 1)
         teacher.close()
         for context, _ in learners.values():
