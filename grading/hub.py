@@ -195,7 +195,10 @@ class CourseSpawner(SimpleLocalProcessSpawner):  # type: ignore[misc,valid-type]
         settings_file = Unicode(config=True, help="the hub settings day26 hub wrote")
 
     def _settings(self) -> HubSettings:
-        return HubSettings(**json.loads(Path(self.settings_file).read_text()))
+        """The hub's settings, read from ``settings_file`` once per spawner."""
+        if getattr(self, "_read_settings", None) is None:
+            self._read_settings = HubSettings(**json.loads(Path(self.settings_file).read_text()))
+        return self._read_settings
 
     def _is_instructor(self) -> bool:
         return self.user.name == self._settings().instructor
