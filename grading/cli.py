@@ -142,20 +142,12 @@ def command_release(args: argparse.Namespace) -> int:
 def grading_machine(path: str | None) -> dict:
     """The grading machine the bundle names: the description in ``path`` (``day26 machine --json``, run on
     the grading machine), or this machine's when no path is given."""
+    from helpers.grading_machine import machine_in
     from helpers.machine import machine_description
 
     if path is None:
         return machine_description()
-    given = Path(path)
-    try:
-        machine = json.loads(given.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise Day26Error(f"{given}: unreadable ({type(error).__name__}). Write it on the grading machine with "
-                         "`day26 machine --json > FILE`.") from None  # fmt: skip
-    if not isinstance(machine, dict) or "processor" not in machine:
-        raise Day26Error(f"{given}: not a machine description. Write it on the grading machine with "
-                         "`day26 machine --json > FILE`.")  # fmt: skip
-    return machine
+    return machine_in(Path(path), "Write it on the grading machine with `day26 machine --json > FILE`.")
 
 
 def _add_release(commands) -> None:

@@ -23,18 +23,24 @@ GRADING_MACHINE_FILE = "grading_machine.json"  # beside the notebooks, in the le
 ONE_STEP_INT8 = ("AVX-512 VNNI", "AVX-VNNI", "AMX-INT8", "Arm dot product")  # as helpers.machine shows them
 
 
+def machine_in(path: Path, fix: str) -> dict:
+    """The machine description (``day26 machine --json``) in ``path``; a one-line error naming the file
+    and ``fix`` (what to do) when it is unreadable or not one."""
+    try:
+        machine = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise Day26Error(f"{path}: unreadable ({type(error).__name__}). {fix}") from None
+    if not isinstance(machine, dict) or "processor" not in machine:
+        raise Day26Error(f"{path}: not a machine description. {fix}")
+    return machine
+
+
 def read_grading_machine(notebooks: Path) -> dict | None:
     """The grading machine named in ``notebooks/grading_machine.json``; None when the course named none."""
     path = notebooks / GRADING_MACHINE_FILE
     if not path.is_file():
         return None
-    try:
-        machine = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        machine = None
-    if not isinstance(machine, dict) or "processor" not in machine:
-        raise Day26Error(f"{path}: not a machine description. Ask your instructor for the bundle's file again.")
-    return machine
+    return machine_in(path, "Ask your instructor for the bundle's file again.")
 
 
 def one_step_int8(machine: dict) -> bool | None:
