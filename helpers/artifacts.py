@@ -10,6 +10,7 @@ from __future__ import annotations
 import collections
 import pickle
 import warnings
+import zipfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -34,6 +35,8 @@ def load_state_dict_file(path: str | Path) -> dict:
     path = Path(path)
     if not path.is_file():
         raise file_error(path, "does not exist", "Run 'day26 train' or check the path.")
+    if not zipfile.is_zipfile(path):  # torch.save writes a zip archive
+        raise file_error(path, "is damaged or not a PyTorch file", "Save it again with torch.save.")
     try:
         with warnings.catch_warnings():
             # Loading INT8 tensors touches an old storage API inside torch itself.

@@ -13,6 +13,10 @@ takes your fine-tuned files instead of fine-tuning again, when all of these hold
 
 Otherwise the recipe is fine-tuned again, and the line says why. Either way, the grader's verifier then
 measures ``optimized.onnx`` itself, on its own hidden samples.
+
+Notebook 03's pass of fine-tuning with the masks on is taken the same way, from ``artifacts/pruned.pth``
+(:func:`fine_tuned_pruning_in_hand_in`); the notebook's hidden test then measures it on the validation
+split as it measures a model fine-tuned here.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from pathlib import Path
 from torch import nn
 
 from helpers import contract
+from helpers.artifacts import load_state_dict_file
 from helpers.errors import Day26Error
 from helpers.measure import count_onnx_parameters, count_parameters, size_on_disk
 from helpers.report import records_by_variant
@@ -108,3 +113,81 @@ def fine_tuned_in_hand_in(
         f"your fine-tuned {int8_file.name} from the run you handed in ({handed_in:,} weights, as your pruning "
         "makes them); not fine-tuned again",
     )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class HandedInPruning:
+    """Whether notebook 03's fine-tuned weights are taken from the hand-in's ``pruned.pth``, and why."""
+
+    used: bool
+    reason: str
+
+    def __str__(self) -> str:
+        return self.reason
+
+
+def _masked_weights(pruned: nn.Module) -> dict[str, str]:
+    """``{key of the weight as saved after prune.remove: key of its mask}`` for every masked weight."""
+    return {key.removesuffix("_mask"): key for key, _ in pruned.named_buffers() if key.endswith("_mask")}
+
+
+def fine_tuned_pruning_in_hand_in(
+    pruned: nn.Module, artifacts: Path = contract.ARTIFACTS_DIR, autograded: bool | None = None
+) -> HandedInPruning:
+    """Notebook 03's fine-tuning pass, taken from the run you handed in, while the notebook is autograded.
+
+    ``pruned`` is the model your pruning code made just now, masks attached (``weight_orig`` and
+    ``weight_mask``). The hand-in's ``pruned.pth`` is loaded into it (its weights become the new
+    ``weight_orig``; every bias, norm and running statistic is taken too) when all of these hold:
+
+    - ``results.json`` records that your run fine-tuned the pruned model;
+    - ``pruned.pth`` holds exactly the keys and shapes of your model;
+    - every weight your pruning zeroed now is zero in ``pruned.pth`` (fine-tuning with the masks on
+      keeps them zero, so the same code on the same baseline leaves the same zeros).
+
+    Otherwise nothing is loaded and the reason says why: the notebook then fine-tunes again.
+    """
+    if not (is_autograded() if autograded is None else autograded):
+        return HandedInPruning(False, "fine-tuned here (you are running the notebook yourself)")
+
+    record = records_by_variant(contract.RESULTS.path(artifacts)).get(contract.PRUNED.variant)
+    if record is None or record.extra.get("fine_tuned") is not True:
+        return HandedInPruning(False, "fine-tuned again: your results.json records no fine-tuned pruned model")
+    path = contract.PRUNED.path(artifacts)
+    try:
+        handed_in = load_state_dict_file(path)
+    except Day26Error as error:  # names the file and what is wrong with it
+        return HandedInPruning(False, f"fine-tuned again: {error}")
+    masks = _masked_weights(pruned)
+    expected = {key: tuple(value.shape) for key, value in pruned.state_dict().items() if not key.endswith("_mask")}
+    expected = {key.removesuffix("_orig"): shape for key, shape in expected.items()}
+    found = {key: tuple(value.shape) for key, value in handed_in.items() if hasattr(value, "shape")}
+    if found != expected:
+        different = sorted(set(found) ^ set(expected)) or [k for k in expected if found.get(k) != expected[k]]
+        return HandedInPruning(
+            False, f"fine-tuned again: {path.name} does not fit your model (first difference: {different[0]})"
+        )
+    buffers = dict(pruned.named_buffers())
+    for weight, mask_key in masks.items():
+        if bool((handed_in[weight][buffers[mask_key] == 0] != 0).any()):
+            return HandedInPruning(
+                False, f"fine-tuned again: {path.name} has weights in {weight} where your pruning zeroes them now"
+            )
+    state = {}
+    for key in pruned.state_dict():
+        if key.endswith("_mask"):
+            state[key] = buffers[key]
+        else:
+            state[key] = handed_in[key.removesuffix("_orig")]
+    pruned.load_state_dict(state, strict=True)
+    for weight in masks:  # what the layer uses, as pruning's hook recomputes it before every call
+        module_name, _, name = weight.rpartition(".")
+        module = pruned.get_submodule(module_name)
+        setattr(module, name, getattr(module, f"{name}_orig") * getattr(module, f"{name}_mask"))
+    pruned.eval()
+    zeros = sum(int((buffers[mask] == 0).sum()) for mask in masks.values())
+    return HandedInPruning(
+        True,
+        f"your fine-tuned {path.name} from the run you handed in (its {zeros:,} zeros are where your pruning "
+        "puts them now); not fine-tuned again",
+    )
