@@ -242,6 +242,28 @@ def _add_collect(commands) -> None:
                      "before it is collected when there is one; later ones are late")  # fmt: skip
 
 
+def command_late_policy(args: argparse.Namespace) -> int:
+    from grading.late_policy import parse_late_policy, read_late_policy, write_late_policy
+
+    course = _course(args)
+    if args.policy is None:
+        policy = read_late_policy(course.workspace)
+        print(f"late policy: {policy} ({policy.explained()})")
+        return 0
+    policy = parse_late_policy(args.policy)
+    path = write_late_policy(course.workspace, policy)
+    print(f"late policy: {policy} ({policy.explained()}), kept in {path}")
+    print("it applies to the grades, the LMS files and the feedback pages written from now on")
+    return 0
+
+
+def _add_late_policy(commands) -> None:
+    summary = "show or set what a late hand-in loses: none (the default), zero, 10%/day, 2%/hour, '10%/day, floor 50%'"
+    sub = add_command(commands, "late-policy", command_late_policy, summary)
+    _add_course_options(sub)
+    sub.add_argument("policy", nargs="?", help="the new policy (without it: show the current one)")
+
+
 def command_hub(args: argparse.Namespace) -> int:
     import subprocess
 
@@ -677,6 +699,7 @@ INSTRUCTOR_COMMANDS = (
     _add_verify,
     _add_autograde,
     _add_collect,
+    _add_late_policy,
     _add_hub,
     _add_feedback,
     _add_grades,

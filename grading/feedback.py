@@ -22,6 +22,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from grading.autograde import GRADED, REFUSED, Course, class_records
 from grading.course import ASSIGNMENT, put_environment_tools_on_path
 from grading.grades import grade_rows
+from grading.late_policy import read_late_policy
 from grading.leaderboard import leaderboard_secret, pseudonym
 from grading.records import GradeRecord
 from grading.score import VERIFIED_CELLS
@@ -118,8 +119,13 @@ def _total_line(course: Course, record: GradeRecord) -> str:
     total = f"{row['total']:g} / {row['max_total']:g}"
     if record.status != GRADED:
         return f"<h2>Total so far: {total}</h2><p>Your grade goes to the LMS once your instructor has reviewed it.</p>"
+    if row["late_unknown"]:
+        return (f"<h2>Total before the late policy: {row['total']:g} / {row['max_total']:g}</h2>"
+                "<p>Your grade goes to the LMS once your instructor has set the due date.</p>")  # fmt: skip
     waiting = row["reflections_to_grade"]
-    note = f" ({waiting} written answer(s) not graded yet: their points are not in it)" if waiting else ""
+    notes = [f"{row['late_deduction']:g} points deducted for handing in late"] if row["late_deduction"] else []
+    notes += [f"{waiting} written answer(s) not graded yet: their points are not in it"] if waiting else []
+    note = f" ({'; '.join(notes)})" if notes else ""
     return f"<h2>Total: {total}</h2><p>The grade your LMS receives{escape(note)}.</p>"
 
 
@@ -153,7 +159,9 @@ def feedback_page(course: Course, record: GradeRecord, titles: dict[str, str] | 
     titles = exercise_titles(course) if titles is None else titles
     parts = [f"<h1>Day 26 feedback: {escape(learner)}</h1>", f"<p>Status: <b>{escape(record.status)}</b></p>"]
     if record.late:
-        parts.append(f"<p>Handed in late: uploaded {escape(record.submitted)}. It was graded all the same.</p>")
+        policy = read_late_policy(course.workspace).explained()
+        parts.append(f"<p>Handed in late: uploaded {escape(record.submitted)}. It was graded all the same; in this "
+                     f"course {escape(policy)}.</p>")  # fmt: skip
     reasons = learner_facing_reasons(record)
     if reasons:
         parts.append("<ul>" + "".join(f"<li>{escape(reason)}</li>" for reason in reasons) + "</ul>")

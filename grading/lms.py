@@ -4,7 +4,9 @@ Which points go out: each learner's ``total`` of :func:`grading.grades.grade_row
 points of the autograded cells plus the reflections' points from the gradebook), out of the
 assignment's maximum in the gradebook. An LMS cannot carry a status, so a learner whose submission
 "needs review" or was "refused", and a roster learner with no graded submission, gets an empty
-grade, never a number that may be wrong; :attr:`LmsGrade.note` says why, one line per learner.
+grade, never a number that may be wrong; :attr:`LmsGrade.note` says why, one line per learner. A late
+hand-in's total is after the course's late policy (:mod:`grading.late_policy`); one that is late by a
+time nobody can tell (no due date) under a policy that deducts gets an empty grade too.
 A graded learner missing from the roster is an error: no grade is ever left out silently.
 
 Canvas (its Gradebook import, read by Canvas's ``GradebookImporter``): the columns ``Student``,
@@ -86,10 +88,12 @@ def _lms_grade(entry: RosterEntry, row: dict | None, max_points: float) -> LmsGr
         return LmsGrade(entry, None, f"{row['status']}, grade left empty ({_first_reason(row)})")
     if row["status"] != GRADED:
         return LmsGrade(entry, None, f"status '{row['status']}', grade left empty")
-    note = ""
+    if row["late_unknown"]:
+        return LmsGrade(entry, None, f"{row['late_unknown']}; grade left empty")
+    note = f"late: {_points_text(row['late_deduction'])} points deducted" if row["late_deduction"] else ""
     if row["reflections_to_grade"]:
         count = row["reflections_to_grade"]
-        note = (
+        note = (note + "; " if note else "") + (
             f"{count} reflection{'s' if count > 1 else ''} not graded by hand yet in the formgrader: "
             f"the grade {_points_text(row['total'])}/{_points_text(max_points)} counts only the points given so far"
         )

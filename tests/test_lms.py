@@ -291,3 +291,54 @@ def test_the_feedback_page_names_exercises_shows_comments_and_the_total_the_lms_
     from grading.leaderboard import leaderboard_secret, pseudonym
 
     assert pseudonym(leaderboard_secret(course), "ann") in page
+
+
+# --- the late policy ------------------------------------------------------------------------------
+
+
+def _late(course: Course, learner: str, submitted: str) -> None:
+    from grading.records import read_record
+
+    record = read_record(course.record(learner))
+    record.late, record.submitted = True, submitted
+    write_record(course.record(learner), record)
+
+
+def test_a_late_hand_in_loses_what_the_late_policy_says_in_the_grades_the_lms_file_and_the_feedback(
+    course, roster_file, tmp_path, capsys
+):
+    import datetime
+
+    from grading.feedback import feedback_page
+    from grading.grades import grade_rows
+    from grading.records import read_record
+
+    _late(course, "ann", "2026-12-08T20:30:00+00:00")  # 26.5 h after the due date: 2 started days
+    assert _day26(course, "late-policy") == 0 and "late policy: none" in capsys.readouterr().out
+    assert {row["learner"]: row["total"] for row in grade_rows(course)}["ann"] == 5.5  # flagged only
+    assert _day26(course, "late-policy", "10%/day, floor 50%") == 0
+    assert "loses 10 % of its points per started day late, never below 50 %" in capsys.readouterr().out
+
+    unknown = next(row for row in grade_rows(course) if row["learner"] == "ann")  # no due date anywhere yet
+    assert unknown["late_unknown"] and unknown["late_deduction"] == 0
+    grades = {grade.entry.learner: grade for grade in lms_grades(course, read_roster(roster_file)).grades}
+    assert grades["ann"].points is None and "late, by a time unknown" in grades["ann"].note
+
+    with Gradebook(course.db_url) as book, autoflush_warnings_ignored():  # the formgrader's due date (UTC)
+        book.update_or_create_assignment(ASSIGNMENT, duedate=datetime.datetime(2026, 12, 7, 18, 0))
+    ann = next(row for row in grade_rows(course) if row["learner"] == "ann")
+    assert (ann["late"], ann["late_deduction"], ann["total"], ann["late_unknown"]) == (True, 1.1, 4.4, "")
+    out = write_canvas(lms_grades(course, read_roster(roster_file)), tmp_path / "canvas.csv")
+    assert {row[1]: row[5] for row in _read_csv(out)[2:]}["1001"] == "4.4"  # 5.5 less 20 %
+    page = feedback_page(Course(ROOT, course.workspace), read_record(course.record("ann")))
+    assert "Total: 4.4 / 6" in page and "1.1 points deducted for handing in late" in page
+    assert "loses 10 % of its points per started day late" in page
+    dan = next(row for row in grade_rows(course) if row["learner"] == "dan")  # on time: untouched
+    assert (dan["late"], dan["late_deduction"], dan["total"]) == (False, 0.0, 3.0)
+
+    _late(course, "ann", "2026-12-12T18:00:01+00:00")  # 5 days and a second: the floor holds
+    assert next(row for row in grade_rows(course) if row["learner"] == "ann")["total"] == 2.75
+    assert _day26(course, "late-policy", "zero") == 0
+    assert next(row for row in grade_rows(course) if row["learner"] == "ann")["total"] == 0
+    assert _day26(course, "late-policy", "ten percent") == 2
+    assert "write none, zero, a rate such as 10%/day" in capsys.readouterr().err
