@@ -40,4 +40,4 @@ $(HUB_PROXY):
 	npm install --prefix course/hub --no-audit --no-fund --silent configurable-http-proxy@5
 
 hub: setup $(HUB_PROXY)
-	$(VENV)/bin/day26 hub --roster $(ROSTER) --instructor $(INSTRUCTOR)
+	$(VENV)/bin/day26 hub --roster $(ROSTER) --instructor $(INSTRUCTOR) $(HUB_OPTIONS)

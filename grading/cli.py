@@ -275,17 +275,34 @@ def command_hub(args: argparse.Namespace) -> int:
         raise Day26Error(f"--workspace {args.workspace}: the hub's formgrader reads nbgrader_config.py, whose "
                          f"workspace is {course.root / 'course'}. Leave --workspace out.")  # fmt: skip
     learners = [entry.learner for entry in read_roster(Path(args.roster)).entries]
-    settings = hub_settings(course.root, course.workspace, learners, args.instructor, args.port)
+    settings = hub_settings(course.root, course.workspace, learners, args.instructor, args.port, args.isolated)
     config = write_hub_config(settings)
     secret = passwords(settings.hub_folder)
     print(f"course hub for {len(learners)} learner(s) and {args.instructor}: http://127.0.0.1:{args.port}/")
-    print(f"  learners log in with their roster id and the password {secret['learners']}")
+    if settings.isolated:
+        print(f"  learners log in with their roster id and their own password, listed in "
+              f"{settings.hub_folder / 'learner-passwords.csv'}: hand each learner theirs")  # fmt: skip
+    else:
+        print(f"  learners log in with their roster id and the password {secret['learners']}")
     print(f"  {args.instructor} logs in with the password {secret['instructor']}")
-    print(f"  (kept in {settings.hub_folder / 'passwords.json'}); stop the hub with Ctrl-C", flush=True)
+    print(f"  (kept in {settings.hub_folder / 'passwords.json'}); stop the hub with Ctrl-C")
+    if settings.isolated:
+        print(f"  isolated: each learner's server runs as their OS account ({', '.join(settings.learner_uids)} as "
+              f"day26-<id>); the grader's files are the instructor's alone")  # fmt: skip
+    sys.stdout.flush()
     if args.write_only:
         return 0
     hub = [str(Path(settings.python_bin) / "jupyterhub"), "-f", str(config)]
-    return subprocess.run(hub, cwd=settings.hub_folder, check=False).returncode
+    umask = 0o077 if settings.isolated else -1  # the hub's database and the servers' files: their owner's alone
+    process = subprocess.Popen(hub, cwd=settings.hub_folder, umask=umask)
+    try:
+        return process.wait()
+    except KeyboardInterrupt:  # Ctrl-C reaches JupyterHub too: it stops the learners' servers and its proxy
+        try:
+            return process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.terminate()
+            return process.wait()
 
 
 def _add_hub(commands) -> None:
@@ -297,6 +314,8 @@ def _add_hub(commands) -> None:
     sub.add_argument("--port", type=int, default=8000,
                      help="the hub's port on 127.0.0.1 (default: 8000); it takes the next two as well")  # fmt: skip
     sub.add_argument("--write-only", action="store_true", help="write the configuration, do not start the hub")
+    sub.add_argument("--isolated", action="store_true", help="as root: an OS account per learner, the grader's "
+                     "files hidden from learners (for a class; see docs/instructor/hub.md)")  # fmt: skip
 
 
 def _deadline(text: str | None) -> datetime.datetime | None:

@@ -14,10 +14,11 @@ JupyterHub (from PyPI) behind configurable-http-proxy (from npm). It sets up:
 - the reference models shared from the instructor's cache (``DAY26_HOME``);
 - limits per learner: a memory ceiling and a share of the cores (:class:`CourseSpawner`).
 
-Every learner's server runs as the user who started the hub, as JupyterHub's
+By default every learner's server runs as the user who started the hub, as JupyterHub's
 ``SimpleLocalProcessSpawner`` does: learners are not isolated from each other or from the course
-files. That suits a trial with colleagues, not a class; for a class use one OS account per learner
-(``SystemdSpawner``) or Kubernetes (docs/instructor/hub.md).
+files. That suits a trial with colleagues, not a class. For a class, ``day26 hub --isolated`` (as root)
+runs each learner's server as an OS account of their own and hides the grader's files
+(grading/hub_isolation.py); for 300 learners, Kubernetes (docs/instructor/cluster.md).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from grading.course import CELL_TIMEOUT_SECONDS
+from grading.hub_isolation import account_of, drop_to, isolate, require_reachable_python, require_root
 from helpers.errors import Day26Error
 from helpers.hand_in import LEARNER_ID
 
@@ -68,6 +70,8 @@ class HubSettings:
     proxy: str = ""
     python_bin: str = field(default_factory=lambda: str(Path(sys.executable).parent))
     day26_home: str = ""
+    isolated: bool = False  # an OS account per learner and the grader's files hidden (grading/hub_isolation.py)
+    learner_uids: dict[str, int] = field(default_factory=dict)  # filled when isolated
 
     @property
     def hub_folder(self) -> Path:
@@ -138,6 +142,8 @@ def write_hub_config(settings: HubSettings) -> Path:
         (home / ".jupyter" / "labconfig").mkdir(parents=True, exist_ok=True)
         (home / ".jupyter" / "jupyter_server_config.json").write_text(json.dumps(LEARNER_SERVER))
         (home / ".jupyter" / "labconfig" / "page_config.json").write_text(json.dumps(LEARNER_LAB))
+    if settings.isolated:
+        require_reachable_python(Path(settings.python_bin))
     (folder / SETTINGS_FILE).write_text(json.dumps(asdict(settings), indent=1))
     config = folder / "jupyterhub_config.py"
     config.write_text(
@@ -145,6 +151,10 @@ def write_hub_config(settings: HubSettings) -> Path:
         "from grading.hub import configure\n\n"
         f"configure(get_config(), {str(folder / SETTINGS_FILE)!r})  # noqa: F821\n"
     )
+    if settings.isolated:
+        settings.learner_uids = isolate(Path(settings.root), Path(settings.workspace), settings.homes,
+                                        settings.exchange, settings.learners, settings.day26_home)  # fmt: skip
+        (folder / SETTINGS_FILE).write_text(json.dumps(asdict(settings), indent=1))
     return config
 
 
@@ -160,9 +170,15 @@ def configure(c, settings_file: str) -> None:
     c.JupyterHub.cookie_secret_file = str(folder / "jupyterhub_cookie_secret")
     c.ConfigurableHTTPProxy.command = [settings.proxy]
     c.ConfigurableHTTPProxy.pid_file = str(folder / "jupyterhub-proxy.pid")
-    c.JupyterHub.authenticator_class = "shared-password"
-    c.SharedPasswordAuthenticator.user_password = secret["learners"]
-    c.SharedPasswordAuthenticator.admin_password = secret["instructor"]
+    if settings.isolated:  # each learner's own password, their OS account's; the instructor's as before
+        c.JupyterHub.authenticator_class = CourseAuthenticator
+        c.CourseAuthenticator.instructor = settings.instructor
+        c.CourseAuthenticator.instructor_password = secret["instructor"]
+        c.CourseAuthenticator.open_sessions = False  # the spawner starts the server; no login session
+    else:
+        c.JupyterHub.authenticator_class = "shared-password"
+        c.SharedPasswordAuthenticator.user_password = secret["learners"]
+        c.SharedPasswordAuthenticator.admin_password = secret["instructor"]
     c.Authenticator.admin_users = {settings.instructor}
     c.Authenticator.allowed_users = set(settings.learners) | {settings.instructor}
     c.JupyterHub.spawner_class = CourseSpawner
@@ -179,11 +195,33 @@ def configure(c, settings_file: str) -> None:
 
 
 try:  # JupyterHub is the instructor's, on the machine that runs the hub; the rest of grading works without it
+    from jupyterhub.auth import PAMAuthenticator
     from jupyterhub.spawner import SimpleLocalProcessSpawner
     from traitlets import Unicode
 except ImportError:  # pragma: no cover - without JupyterHub installed, `day26 hub` says so
-    SimpleLocalProcessSpawner = object  # type: ignore[assignment,misc]
+    SimpleLocalProcessSpawner = PAMAuthenticator = object  # type: ignore[assignment,misc]
     Unicode = None  # type: ignore[assignment]
+
+
+class CourseAuthenticator(PAMAuthenticator):  # type: ignore[misc,valid-type]
+    """The isolated hub's login: a learner ``ann`` with the password of the OS account ``day26-ann``
+    (PAM, JupyterHub's own default way), the instructor with the password ``day26 hub`` made."""
+
+    if Unicode is not None:
+        instructor = Unicode(config=True, help="the instructor's hub user name")
+        instructor_password = Unicode(config=True, help="the instructor's password")
+
+    async def authenticate(self, handler, data):
+        name = data.get("username", "").strip().lower()
+        if name == self.instructor:
+            given = data.get("password", "").encode()
+            return name if secrets.compare_digest(given, self.instructor_password.encode()) else None
+        try:
+            account = account_of(name)
+        except Day26Error:
+            return None
+        checked = await super().authenticate(handler, {"username": account, "password": data.get("password", "")})
+        return name if checked else None
 
 
 class CourseSpawner(SimpleLocalProcessSpawner):  # type: ignore[misc,valid-type]
@@ -222,6 +260,9 @@ class CourseSpawner(SimpleLocalProcessSpawner):  # type: ignore[misc,valid-type]
         share = {
             cores[(index * settings.cores_per_learner + k) % len(cores)] for k in range(settings.cores_per_learner)
         }
+        uid = settings.learner_uids.get(self.user.name) if learner and settings.isolated else None
+        if learner and settings.isolated and uid is None:
+            raise RuntimeError(f"{self.user.name}: no OS account in {self.settings_file}; run day26 hub again")
 
         def preexec() -> None:
             os.makedirs(home, 0o755, exist_ok=True)
@@ -229,12 +270,21 @@ class CourseSpawner(SimpleLocalProcessSpawner):  # type: ignore[misc,valid-type]
             if learner:  # one learner's benchmark runs on their own cores, and cannot take all the memory
                 resource.setrlimit(resource.RLIMIT_AS, (settings.memory_bytes, settings.memory_bytes))
                 os.sched_setaffinity(0, share)
+            if uid is not None:  # the learner's own OS account, for good
+                drop_to(uid)
 
         return preexec
 
 
-def hub_settings(root: Path, workspace: Path, learners: list[str], instructor: str, port: int) -> HubSettings:
-    """Checked settings: valid user names, the instructor not among the learners, the proxy installed."""
+def hub_settings(
+    root: Path, workspace: Path, learners: list[str], instructor: str, port: int, isolated: bool = False
+) -> HubSettings:
+    """Checked settings: valid user names, the instructor not among the learners, the proxy installed;
+    when ``isolated``, run as root and every learner's OS account name short enough."""
+    if isolated:
+        require_root()
+        for learner in learners:
+            account_of(learner)
     for name in [*learners, instructor]:
         if not LEARNER_ID.fullmatch(name) or name.lower() != name:
             raise Day26Error(f"{name}: not a hub user name (lowercase letters, digits, '.', '_', '-'). Change it.")
@@ -250,4 +300,5 @@ def hub_settings(root: Path, workspace: Path, learners: list[str], instructor: s
         port=port,
         proxy=find_proxy(workspace),
         day26_home=os.environ.get("DAY26_HOME", ""),
+        isolated=isolated,
     )
