@@ -258,10 +258,11 @@ def command_late_policy(args: argparse.Namespace) -> int:
 
 
 def _add_late_policy(commands) -> None:
-    summary = "show or set what a late hand-in loses: none (the default), zero, 10%/day, 2%/hour, '10%/day, floor 50%'"
+    summary = "show or set what a late hand-in loses: none (the default), zero, or a share per day or hour late"
     sub = add_command(commands, "late-policy", command_late_policy, summary)
     _add_course_options(sub)
-    sub.add_argument("policy", nargs="?", help="the new policy (without it: show the current one)")
+    sub.add_argument("policy", nargs="?", help="the new policy: none, zero, 10%%/day, 2%%/hour or '10%%/day, floor "
+                     "50%%' (without it: show the current one)")  # fmt: skip
 
 
 def command_hub(args: argparse.Namespace) -> int:
