@@ -8,6 +8,7 @@ rows as JSON.
     DAY26_HOME=$PWD/.day26 .venv/bin/python tests/own_models/zoo.py --real-size      # ... and the full-size two
     DAY26_HOME=$PWD/.day26 .venv/bin/python tests/own_models/zoo.py --only TinyViT,BagOfEmbeddings
     DAY26_HOME=$PWD/.day26 .venv/bin/python tests/own_models/zoo.py --only ResNet18 --as-run   # graded as run
+    .venv/bin/python tests/own_models/zoo.py --render rows.json more.json --page docs/results/zoo.md
 
 Handed in unexecuted, a folder records no recipe choice and the grader runs every recipe of 05;
 ``--as-run`` grades each model a second time with the artifacts/ folder of its first grading, as a
@@ -130,6 +131,13 @@ def _cell(value, pattern: str) -> str:
     return "-" if value is None else pattern.format(value)
 
 
+def _grading_cell(row: dict) -> str:
+    """The grading's seconds; for a row graded as run (``--as-run``), the unexecuted grading's beside it."""
+    if row.get("unexecuted_grading_seconds") is None:
+        return f"{row['grading_seconds']:.0f}"
+    return f"{row['grading_seconds']:.0f} as run ({row['unexecuted_grading_seconds']:.0f} unexecuted)"
+
+
 def table(rows: list[dict]) -> str:
     """The rows as a Markdown table."""
     lines = [
@@ -144,9 +152,44 @@ def table(rows: list[dict]) -> str:
             f"{row['points']:g}/{row['max_points']:g} {'' if row['status'] == 'graded' else row['status']} | "
             f"{_cell(row['smaller'], '{:.2f}x')} | {_cell(row['faster_than_model_onnx'], '{:.2f}x')} | "
             f"{_cell(row['accuracy_change_points'], '{:+.2f} pts')} | {row['train_seconds']:.0f} | "
-            f"{notebooks:.0f} | {row['grading_seconds']:.0f} |"
+            f"{notebooks:.0f} | {_grading_cell(row)} |"
         )
     return "\n".join(lines)
+
+
+def page(rows: list[dict], sources: list[str]) -> str:
+    """A results page of the rows: what was run, on which machine, the table, and every check that did not
+    pass, per model; written by ``--render ... --page FILE``, never by hand."""
+    from helpers.machine import machine_description
+
+    machine = machine_description()
+    slowest = max(rows, key=lambda row: row["grading_seconds"])
+    missed = [row for row in rows if row["not_passed"] or row["status"] != "graded"]
+    lines = [
+        "# The zoo of own models, graded",
+        "",
+        f"Written by `tests/own_models/zoo.py --render {' '.join(Path(source).name for source in sources)} --page`"
+        f" from the rows of zoo runs on {machine.get('processor', 'a machine')} ({machine.get('cores', '?')} cores).",
+        "Each model was trained briefly on its track's data, declared in `week5_model.toml`, and the solution",
+        "notebooks handed in; `day26 autograde` graded it alone. Figures are the verifier's, against the",
+        "model's own baseline: size against `baseline.pth`, speed in the lane against its own `model.onnx`,",
+        "accuracy change on the hidden split.",
+        "",
+        table(rows),
+        "",
+        f"{len(rows)} models; {sum(row['points'] == row['max_points'] for row in rows)} earned every point. "
+        f"Slowest grading: {slowest['model']}, {slowest['grading_seconds']:.0f} s.",
+        "",
+        "## Checks that did not pass",
+        "",
+    ]
+    for row in missed:
+        lines.append(f"- **{row['model']}** ({row['family']}), {row['status']}:")
+        lines += [f"  - {line}" for line in row["not_passed"]]
+        lines += [f"  - {reason}" for reason in row["reasons"][:3] if not row["not_passed"]]
+    if not missed:
+        lines.append("None.")
+    return "\n".join(lines) + "\n"
 
 
 def main() -> None:
@@ -155,7 +198,16 @@ def main() -> None:
     parser.add_argument("--real-size", action="store_true", help="also the full-size ResNet-18 and MobileNetV2")
     parser.add_argument("--as-run", action="store_true", help="grade each again as handed in after running")
     parser.add_argument("--out", default=None, help="the JSON file of the rows (default: in the work folder)")
+    parser.add_argument("--render", nargs="+", metavar="JSON", help="run nothing: the table of these saved rows")
+    parser.add_argument("--page", help="with --render: also write the rows as a results page to this file")
     args = parser.parse_args()
+    if args.render:
+        rows = [row for source in args.render for row in json.loads(Path(source).read_text())]
+        print(table(rows))
+        if args.page:
+            Path(args.page).write_text(page(rows, args.render))
+            print(f"(page {args.page})")
+        return
     if args.only:
         unknown = [name for name in args.only.split(",") if name not in BY_NAME]
         if unknown:
