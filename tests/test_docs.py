@@ -4,6 +4,7 @@ measured results are rendered from their JSON files, never typed."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -100,3 +101,21 @@ def test_the_results_pages_are_rendered_from_their_json_files():
         assert (folder / page).read_text() == text, f"docs/results/{page} differs from its JSON: it was edited by hand"
     stray = {path.name for path in folder.glob("*.md")} - set(rendered_pages(folder))
     assert not stray, f"pages without a JSON file in docs/results: {stray}"
+
+
+def test_the_zoo_pages_are_rendered_from_their_rows():
+    """docs/results/zoo/DATE.md is `tests/own_models/zoo.py --render DATE.json --page` of its rows, never typed."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("zoo_page", ROOT / "tests" / "own_models" / "zoo.py")
+    zoo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(zoo)
+    folder = ROOT / "docs" / "results" / "zoo"
+    for rows_file in sorted(folder.glob("*.json")):
+        page = rows_file.with_suffix(".md")
+        assert page.is_file(), f"{page} is missing: run tests/own_models/zoo.py --render {rows_file} --page {page}"
+        assert page.read_text() == zoo.page(json.loads(rows_file.read_text()), [str(rows_file)]), (
+            f"{page} differs from what its rows render: it was edited by hand"
+        )
+    stray = {path.stem for path in folder.glob("*.md")} - {path.stem for path in folder.glob("*.json")}
+    assert not stray, f"zoo pages without their rows in {folder}: {stray}"

@@ -5,7 +5,8 @@ seconds, and the day's peak: the figure a hub's per-learner memory guarantee is 
 
     DAY26_HOME=$PWD/.day26 .venv/bin/python tests/benchmarks/learner_memory.py images text tabular
 
-Run it with nothing else running (it executes every cell, the sweeps included). A JupyterLab server
+Run it with nothing else running (it executes every cell, the sweeps included); a cell that raises is
+counted in its notebook's column and the rest still run. A JupyterLab server
 adds its own, measured once beside its kernels on the hub: about 160 MB (docs/instructor/cluster.md).
 Nothing in the repository is written; the folder it works in is printed.
 """
@@ -63,18 +64,24 @@ class PeakMemory:
         return self.peak
 
 
-def run_measured(path: Path) -> tuple[float, int]:
-    """Run the notebook at ``path`` in its folder, in a fresh kernel: (seconds, peak bytes)."""
+def run_measured(path: Path) -> tuple[float, int, int]:
+    """Run the notebook at ``path`` in its folder, in a fresh kernel, every cell even after an error:
+    (seconds, peak bytes, cells that raised)."""
     notebook = nbformat.read(path, as_version=4)
     where = {"metadata": {"path": str(path.parent)}}
-    client = NotebookClient(notebook, timeout=1200, kernel_name="python3", resources=where)
+    client = NotebookClient(notebook, timeout=1200, kernel_name="python3", resources=where, allow_errors=True)
     started = time.perf_counter()
     with client.setup_kernel():
         sampler = PeakMemory(client.km.provisioner.pid)
         for index, cell in enumerate(notebook.cells):
             client.execute_cell(cell, index)
         peak = sampler.stop()
-    return time.perf_counter() - started, peak
+    raised = sum(
+        any(output.get("output_type") == "error" for output in cell.get("outputs", []))
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+    )
+    return time.perf_counter() - started, peak, raised
 
 
 def main() -> None:
@@ -87,8 +94,8 @@ def main() -> None:
         folder = hand_in(work / track, notebooks_of(ROOT / "solutions" / "day26", {"00-solution-3": choose(track)}))
         cells, peaks = [], []
         for path in sorted(folder.glob("*.ipynb")):
-            seconds, peak = run_measured(path)
-            cells.append(f"{peak / MB:,.0f} ({seconds:.0f})")
+            seconds, peak, raised = run_measured(path)
+            cells.append(f"{peak / MB:,.0f} ({seconds:.0f})" + (f", {raised} cell(s) raised" if raised else ""))
             peaks.append(peak)
         print(f"| {track} | " + " | ".join(cells) + f" | {max(peaks) / MB:,.0f} |", flush=True)
     print(f"(in {work})")

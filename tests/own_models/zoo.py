@@ -43,6 +43,7 @@ from own_models.zoo_members import BY_NAME, ZOO, Member  # noqa: E402
 from test_own_model import declare  # noqa: E402
 
 from grading.samples import choose, notebooks_of  # noqa: E402
+from helpers.machine import machine_description  # noqa: E402
 from helpers.measure import accuracy, count_parameters  # noqa: E402
 from helpers.tracks import get_track  # noqa: E402
 from helpers.train import TrainingRecipe, train  # noqa: E402
@@ -104,7 +105,9 @@ def grade(member: Member, work: Path, as_run: bool = False) -> dict:
     """Train, hand in and grade one member; its row of the table. With ``as_run`` the member is graded
     again as handed in after running (the grader then runs only the recipe 05 chose), and the row holds
     that grading."""
-    row = {"model": member.class_name, "track": member.track, "family": member.family, "epochs": member.epochs}
+    machine = machine_description()
+    row = {"model": member.class_name, "track": member.track, "family": member.family, "epochs": member.epochs,
+           "machine": f"{machine['processor']} ({machine['cores']} cores)"}  # fmt: skip
     row |= trained_hand_in(member, work / "class" / member.class_name)
     outcome, record = autograde_alone(work, member.class_name)
     if as_run:
@@ -160,16 +163,14 @@ def table(rows: list[dict]) -> str:
 def page(rows: list[dict], sources: list[str]) -> str:
     """A results page of the rows: what was run, on which machine, the table, and every check that did not
     pass, per model; written by ``--render ... --page FILE``, never by hand."""
-    from helpers.machine import machine_description
-
-    machine = machine_description()
+    machines = sorted({row["machine"] for row in rows if row.get("machine")}) or ["a machine these rows do not name"]
     slowest = max(rows, key=lambda row: row["grading_seconds"])
     missed = [row for row in rows if row["not_passed"] or row["status"] != "graded"]
     lines = [
         "# The zoo of own models, graded",
         "",
         f"Written by `tests/own_models/zoo.py --render {' '.join(Path(source).name for source in sources)} --page`"
-        f" from the rows of zoo runs on {machine.get('processor', 'a machine')} ({machine.get('cores', '?')} cores).",
+        f" from the rows of zoo runs on {', '.join(machines)}.",
         "Each model was trained briefly on its track's data, declared in `week5_model.toml`, and the solution",
         "notebooks handed in; `day26 autograde` graded it alone. Figures are the verifier's, against the",
         "model's own baseline: size against `baseline.pth`, speed in the lane against its own `model.onnx`,",
