@@ -15,7 +15,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from hub_ports import free_hub_port
 from jupyter_browser import (
     ENABLE_HINT,
     Screenshots,
@@ -48,21 +48,6 @@ ROSTER = (
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason=ENABLE_HINT)
 
 
-def _free_port() -> int:
-    """A port that is free, with the two after it (the hub's own API and its proxy's)."""
-    while True:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        try:
-            for offset in (1, 2):
-                with socket.socket() as probe:
-                    probe.bind(("127.0.0.1", port + offset))
-            return port
-        except OSError:
-            continue
-
-
 @pytest.fixture(scope="module")
 def course_root(tmp_path_factory) -> Path:
     """A course folder as an instructor has it (solutions, the release, the nbgrader settings), with
@@ -82,7 +67,7 @@ def course_root(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def hub(course_root, day26_home):
     """`day26 hub` running on a free port: its address and the two passwords."""
-    port = _free_port()
+    port = free_hub_port()
     command = [sys.executable, "-m", "grading.cli", "hub", "--roster", str(course_root / "roster.csv"),
                "--instructor", "teacher", "--root", str(course_root), "--port", str(port)]  # fmt: skip
     log = course_root / "hub.log"

@@ -13,7 +13,6 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import stat
 import subprocess
 import sys
@@ -22,6 +21,7 @@ import time
 from pathlib import Path
 
 import pytest
+from hub_ports import free_hub_port
 
 from grading.hub import CourseSpawner, HubSettings, write_hub_config
 from grading.hub_isolation import account_of, closed_to_others
@@ -172,21 +172,6 @@ def test_learners_fetch_and_submit_through_the_exchange_as_their_own_accounts(is
         assert (collected / "05_combined.ipynb").is_file()
 
 
-def _free_port() -> int:
-    """A port that is free, with the two after it (the hub's own API and its proxy's)."""
-    while True:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        try:
-            for offset in (1, 2):
-                with socket.socket() as probe:
-                    probe.bind(("127.0.0.1", port + offset))
-            return port
-        except OSError:
-            continue
-
-
 def _stop_group(group: int) -> None:
     """Ctrl-C to the hub (``day26 hub`` and JupyterHub share a process group); SIGKILL after 60 s."""
     try:
@@ -214,7 +199,7 @@ def test_day26_hub_isolated_starts_each_learners_jupyterlab_as_their_account(iso
     subprocess.run([*proxy, "configurable-http-proxy@5"], check=True, timeout=600, capture_output=True)
     header = "learner,first_name,last_name,email,canvas_id,sis_user_id,sis_login_id,section,moodle_idnumber\n"
     (root / "roster.csv").write_text(header + "".join(f"{name},A,B,,,,,,\n" for name in LEARNERS))
-    port = _free_port()
+    port = free_hub_port()
     command = [sys.executable, "-m", "grading.cli", "hub", "--roster", str(root / "roster.csv"), "--instructor",
                "teacher", "--root", str(root), "--port", str(port), "--isolated"]  # fmt: skip
     log = root / "hub.log"

@@ -15,7 +15,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,22 +27,11 @@ import psutil
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path[:0] = [str(ROOT / "tests")]
+
+from hub_ports import free_hub_port  # noqa: E402
+
 HEADER = "learner,first_name,last_name,email,canvas_id,sis_user_id,sis_login_id,section,moodle_idnumber\n"
-
-
-def free_port() -> int:
-    """A free port with the two after it free too (the hub's API and its proxy's)."""
-    while True:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        try:
-            for offset in (1, 2):
-                with socket.socket() as probe:
-                    probe.bind(("127.0.0.1", port + offset))
-            return port
-        except OSError:
-            continue
 
 
 def course_folder(learners: int) -> Path:
@@ -90,7 +78,7 @@ def servers_memory() -> list[int]:
 
 def main() -> None:
     learners = int(sys.argv[1]) if len(sys.argv) > 1 else 40
-    root, port = course_folder(learners), free_port()
+    root, port = course_folder(learners), free_hub_port()
     command = [sys.executable, "-m", "grading.cli", "hub", "--roster", str(root / "roster.csv"), "--instructor",
                "teacher", "--root", str(root), "--port", str(port)]  # fmt: skip
     log = (root / "hub.log").open("wb")
