@@ -11,6 +11,8 @@ These checks are how the notebooks hear about it where it happens:
 - :func:`dynamic_int8_speed_effect`: why did dynamic INT8 make the model faster or slower?
 - :func:`structured_pruning_effect`: how many weights did structured pruning remove, and where not?
 - :func:`onnx_int8_effect`: what share of an ONNX model's weight bytes did INT8 make 8-bit?
+- :func:`static_int8_accuracy_effect`: did static INT8 keep the accuracy, and if not, was it a concatenation?
+- :func:`recipes_size_effect`: did any recipe of notebook 05 make the model small enough?
 - :func:`export_effect`: did the export keep a dynamic batch, and did the exporter fall back?
 - :func:`calibration_effect`: does a calibration reader serve the data it was given?
 - :func:`calibration_explained`: ONNX Runtime's "No data is collected." said in words.
@@ -225,6 +227,80 @@ def onnx_int8_effect(path: str, expected: bool = True) -> Effect:
         f"{line}: the quantizer converted nothing, and said nothing. It quantizes only the operators you list "
         "(op_types_to_quantize) that it supports: check the operators of the exported graph (notebook 04's "
         "summary) against that list.",
+    )
+
+
+# Weight-holding operators: quantizing only these leaves every activation between them FP32 except
+# the inputs of the layers themselves (which follow a normalization and have one range).
+WEIGHT_OPERATORS = ("Conv", "Gemm", "MatMul")
+
+
+def quantized_concatenations(path: str | Path) -> list[str]:
+    """The ``Concat`` nodes of a QDQ model whose output goes into a ``QuantizeLinear``: concatenated
+    activations stored in 8 bits with one scale for the whole tensor."""
+    import onnx
+
+    graph = onnx.load(str(path), load_external_data=False).graph
+    quantized_inputs = {node.input[0] for node in graph.node if node.op_type == "QuantizeLinear"}
+    return [node.name for node in graph.node if node.op_type == "Concat" and node.output[0] in quantized_inputs]
+
+
+def static_int8_accuracy_effect(
+    path: str | Path, accuracy_drop_points: float, budget_points: float, technique: str = "static INT8"
+) -> Effect:
+    """Did ``technique`` (ending in static INT8: ``path``, a QDQ model) keep the accuracy within
+    ``budget_points`` of the FP32 baseline? ``accuracy_drop_points`` is measured on the validation
+    split, in percentage points (a gain is negative). When it did not, the line names the cause this
+    check can see in the graph: a concatenation carried in 8 bits. ``torch.cat`` of feature maps (a
+    DenseNet-style block) stacks channels whose ranges differ into one tensor, and QDQ gives each
+    activation one 8-bit scale: the channels with small ranges round to a few levels. (A DenseNet-style
+    CNN lost 20 points this way, and none with only its weight-holding layers quantized.)"""
+    line = f"{technique} changed the accuracy by {-accuracy_drop_points:+.1f} points (budget: -{budget_points:g})"
+    if accuracy_drop_points <= budget_points:
+        return Effect(True, line)
+    concatenations = quantized_concatenations(path)
+    if concatenations:
+        more = len(concatenations) - 3
+        named = ", ".join(concatenations[:3]) + (f" and {more} more" if more > 0 else "")
+        return Effect(
+            False,
+            f"{line}: {len(concatenations)} concatenation(s) ({named}) are carried in 8 bits with one scale for "
+            "channels of very different ranges, which rounds the small ones away. Quantize only the layers "
+            f"that hold weights: op_types_to_quantize={list(WEIGHT_OPERATORS)} (notebook 02, hint 1).",
+        )
+    return Effect(
+        False,
+        f"{line}: the activation-error table of notebook 02 shows where the error builds up; leave that "
+        "layer FP32 (nodes_to_exclude), or calibrate on more samples.",
+    )
+
+
+def recipes_size_effect(
+    recipes: dict[str, tuple[float, float, float]], min_size_reduction: float, max_accuracy_drop: float
+) -> Effect:
+    """Did any recipe reach the size target? ``recipes`` maps a recipe's name to (the fraction it
+    pruned, how many times smaller than the baseline its file is, the accuracy it lost in points).
+    Not ok when none reached ``min_size_reduction``: the line names the closest one and says whether
+    its accuracy leaves room to prune more. A small model's file keeps bytes no pruning removes (the
+    graph: names, scales, the first layer), so the track's suggested amount can fall short."""
+    if not recipes or min_size_reduction <= 0:
+        return Effect(True, "no size target for this track")
+    best = max(recipes, key=lambda name: recipes[name][1])
+    amount, reduction, lost = recipes[best]
+    line = f"the smallest recipe, {best!r} (prune {amount:.0%}), is {reduction:.2f}x smaller"
+    line += f" (target {min_size_reduction:g}x)"
+    if reduction >= min_size_reduction:
+        return Effect(True, line)
+    if lost < max_accuracy_drop:
+        return Effect(
+            False,
+            f"{line}; its accuracy changed by {-lost:+.1f} points, inside the {max_accuracy_drop:g} it may lose: "
+            f"add a recipe that prunes more than {amount:.0%} and run this cell again.",
+        )
+    return Effect(
+        False,
+        f"{line}, and it already lost {lost:.1f} points (budget {max_accuracy_drop:g}): pruning more would cost "
+        "more accuracy. Give the recipe more epochs of fine-tuning, or keep it and say why in your reflection.",
     )
 
 

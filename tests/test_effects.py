@@ -378,3 +378,77 @@ def test_what_compiled_code_writes_to_stderr_is_kept_not_shown(capfd):
         os.write(2, b"why it failed\n")
         raise RuntimeError("failed")
     assert "why it failed" in capfd.readouterr().err  # shown when the block raises
+
+
+class _ConcatenatingBlock(nn.Module):
+    """A dense block in miniature: two feature maps of very different ranges concatenated, then a
+    normalization and a convolution that read both."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem, self.grow = nn.Conv2d(3, 4, 3, padding=1), nn.Conv2d(4, 4, 3, padding=1)
+        self.norm, self.mix = nn.BatchNorm2d(8), nn.Conv2d(8, 2, 1)
+
+    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+        features = self.stem(pixels)
+        stacked = torch.cat([50.0 * features, 0.05 * self.grow(features)], dim=1)
+        return self.mix(torch.relu(self.norm(stacked))).mean(dim=(2, 3))
+
+
+def test_static_int8_of_a_concatenation_is_measured_and_named(tmp_path):
+    import numpy as np
+    import onnxruntime as ort
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+    from helpers.effects import WEIGHT_OPERATORS, quantized_concatenations, static_int8_accuracy_effect
+
+    torch.manual_seed(0)
+    block = _ConcatenatingBlock()
+    with torch.no_grad():  # BatchNorm statistics that match the two ranges, as training leaves them
+        block.norm.running_var.copy_(torch.tensor([2500.0] * 4 + [0.0025] * 4))
+    block.eval()
+    images = torch.rand(32, 3, 16, 16)
+    torch.onnx.export(block, (images[:1],), str(tmp_path / "fp32.onnx"), input_names=["pixels"], dynamo=False,
+                      dynamic_axes={"pixels": {0: "batch"}})  # fmt: skip
+
+    class Calibration(CalibrationDataReader):
+        def __init__(self) -> None:
+            self.batches = iter([{"pixels": images[:16].numpy()}, {"pixels": images[16:].numpy()}])
+
+        def get_next(self):
+            return next(self.batches, None)
+
+    def quantized(name: str, operators: list[str] | None) -> tuple[str, float]:
+        path = str(tmp_path / name)
+        quantize_static(str(tmp_path / "fp32.onnx"), path, Calibration(), quant_format=QuantFormat.QDQ,
+                        per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                        op_types_to_quantize=operators)  # fmt: skip
+        outputs = {}
+        for model in (str(tmp_path / "fp32.onnx"), path):
+            session = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
+            outputs[model] = session.run(None, {"pixels": images.numpy()})[0]
+        expected = outputs[str(tmp_path / "fp32.onnx")]
+        return path, float(np.abs(outputs[path] - expected).max() / np.abs(expected).max())
+
+    unrestricted, unrestricted_error = quantized("all.onnx", None)
+    weights_only, weights_only_error = quantized("weights.onnx", list(WEIGHT_OPERATORS))
+    assert quantized_concatenations(unrestricted) and not quantized_concatenations(weights_only)
+    assert weights_only_error < unrestricted_error / 4  # the measured reason for the advice
+
+    named = static_int8_accuracy_effect(unrestricted, accuracy_drop_points=20.6, budget_points=2.0)
+    assert not named.ok and "concatenation" in named.line and "op_types_to_quantize" in named.line
+    other = static_int8_accuracy_effect(weights_only, accuracy_drop_points=5.0, budget_points=2.0)
+    assert not other.ok and "concatenation" not in other.line and "nodes_to_exclude" in other.line
+    assert static_int8_accuracy_effect(unrestricted, accuracy_drop_points=0.4, budget_points=2.0).ok
+
+
+def test_recipes_that_are_not_small_enough_say_whether_to_prune_more():
+    from helpers.effects import recipes_size_effect
+
+    # DenseCNN in the zoo: 60 % pruned was 3.79x smaller and 2.6 points more accurate (target 4x, budget 2)
+    short = recipes_size_effect({"lighter": (0.36, 3.35, -1.8), "suggested": (0.6, 3.79, -2.6)}, 4.0, 2.0)
+    assert not short.ok and "'suggested'" in short.line and "prunes more than 60%" in short.line
+    spent = recipes_size_effect({"suggested": (0.6, 3.79, 2.4)}, 4.0, 2.0)
+    assert not spent.ok and "prunes more" not in spent.line and "fine-tuning" in spent.line
+    assert recipes_size_effect({"suggested": (0.6, 4.2, 1.0)}, 4.0, 2.0).ok
+    assert recipes_size_effect({"suggested": (0.5, 1.1, 0.0)}, 0.0, 2.0).ok  # stocks: no size target

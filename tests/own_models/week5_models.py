@@ -306,6 +306,10 @@ class DenseCNN(nn.Module):
         return self.out(self.dense(pixels).mean(dim=(2, 3)))
 
 
+# torchvision's Normalize, folded into a model's forward: the skin images' pixels sit around 0.6.
+PIXEL_MEAN, PIXEL_STD = 0.6, 0.2
+
+
 class _ConvNeXtBlock(nn.Module):
     def __init__(self, dim: int) -> None:
         super().__init__()
@@ -331,7 +335,9 @@ class ConvNeXtStyle(nn.Module):
         self.head = nn.Linear(2 * dim, 2)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        x = self.stage2(self.downsample(self.stage1(self.patchify(image))))
+        # Normalize folded into the model. Without it, 20 epochs left it at 49.8 %: a lesion scales the
+        # patch features of raw [0, 1] pixels down, and the LayerNorms divide that scale away.
+        x = self.stage2(self.downsample(self.stage1(self.patchify((image - PIXEL_MEAN) / PIXEL_STD))))
         return self.head(self.norm(x.mean(dim=(2, 3))))
 
 
@@ -348,7 +354,8 @@ class TinyViT(nn.Module):
         self.head = nn.Linear(dim, 2)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        x = self.patches(images).flatten(2).transpose(1, 2)
+        # Normalize folded into the model, as for ConvNeXtStyle: without it, 25 epochs reached 54 %.
+        x = self.patches((images - PIXEL_MEAN) / PIXEL_STD).flatten(2).transpose(1, 2)
         x = torch.cat([self.cls.expand(x.shape[0], -1, -1), x], dim=1) + self.pos
         return self.head(self.encoder(x)[:, 0])
 

@@ -26,16 +26,18 @@ ZOO = (
     Member("SEDepthwiseCNN", "images", 8, "depthwise-separable, squeeze-excitation, Hardswish"),
     Member("InvertedResidualCNN", "images", 8, "inverted residual (MobileNetV2 blocks), small"),
     Member("DenseCNN", "images", 6, "dense (concatenating) CNN"),
-    Member("ConvNeXtStyle", "images", 10, "ConvNeXt style: 7x7 depthwise, LayerNorm, GELU", learning_rate=1e-3),
-    Member("TinyViT", "images", 12, "vision Transformer, patch embedding, CLS token", learning_rate=5e-4),
+    Member("ConvNeXtStyle", "images", 8, "ConvNeXt style: 7x7 depthwise, LayerNorm, GELU", learning_rate=2e-3),
+    Member("TinyViT", "images", 8, "vision Transformer, patch embedding, CLS token", learning_rate=1e-3),
     Member("ResNet18", "images", 1, "ResNet-18 at full size", real_size=True),
     Member("MobileNetV2", "images", 3, "MobileNetV2 at full width", real_size=True),  # 1 epoch left it at chance
     # text
     Member("StackedGRU", "text", 4, "2-layer bidirectional GRU, max pooling"),
-    Member("LastStepLSTM", "text", 4, "LSTM read at its last step"),
+    # Does not learn here: 8 epochs at 1e-2 fit the training set (last loss 0.004) at 49 % on validation,
+    # 20 at 3e-3 stayed at 50 %. It stays as the zoo's real model at chance, which 00 must stop.
+    Member("LastStepLSTM", "text", 4, "LSTM read at its last step (stays at chance: stopped at 00)"),
     Member("BiLSTMMean", "text", 4, "bidirectional LSTM, mean pooling"),
     Member("AttentionGRU", "text", 4, "GRU with attention pooling"),
-    Member("TextCNN", "text", 4, "1-D convolutions over embeddings"),
+    Member("TextCNN", "text", 10, "1-D convolutions over embeddings", learning_rate=1e-2),  # 4 at 2e-3: 54 %
     Member("BagOfEmbeddings", "text", 4, "nn.EmbeddingBag, mean"),
     Member("MaskedMeanMLP", "text", 4, "masked mean of embeddings, MLP (fastText style)"),
     Member("TinyTransformer", "text", 4, "Transformer encoder, mean pooling"),
