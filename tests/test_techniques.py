@@ -209,3 +209,28 @@ def test_ort_dynamic_int8_quantizes_the_lstm_and_the_embedding(tmp_path):
     int8 = ort_dynamic_int8(fp32, tmp_path / "int8.onnx")
     assert size_on_disk(int8) < size_on_disk(fp32) / 3.5
     assert "DynamicQuantizeLSTM" in {node.op_type for node in onnx.load(str(int8)).graph.node}
+
+
+class _DenseBlock(torch.nn.Module):
+    """Feature maps concatenated, as a DenseNet-style block does."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem, self.grow = torch.nn.Conv2d(3, 8, 4, 4), torch.nn.Conv2d(8, 8, 3, padding=1)
+        self.norm, self.head = torch.nn.BatchNorm2d(16), torch.nn.Linear(16, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        features = self.stem(x)
+        stacked = torch.relu(self.norm(torch.cat([features, self.grow(features)], dim=1)))
+        return self.head(stacked.mean(dim=(2, 3)))
+
+
+def test_static_int8_of_a_concatenating_cnn_quantizes_only_its_weight_layers(tmp_path):
+    from helpers.effects import quantized_concatenations
+
+    fp32 = export_onnx(_DenseBlock().eval(), torch.rand(2, 3, 224, 224), tmp_path / "fp32.onnx")
+    int8 = ort_static_int8(fp32, tmp_path / "int8.onnx", make_skin_images(16, 3), batch_size=8)
+    graph = onnx.load(str(int8)).graph
+    assert "Concat" in {node.op_type for node in graph.node} and not quantized_concatenations(int8)
+    quantized = {node.input[0] for node in graph.node if node.op_type == "DequantizeLinear"}
+    assert any(name.startswith("grow") for name in quantized)  # the convolution's weights are INT8
