@@ -11,6 +11,7 @@ These checks are how the notebooks hear about it where it happens:
 - :func:`dynamic_int8_speed_effect`: why did dynamic INT8 make the model faster or slower?
 - :func:`structured_pruning_effect`: how many weights did structured pruning remove, and where not?
 - :func:`onnx_int8_effect`: what share of an ONNX model's weight bytes did INT8 make 8-bit?
+- :func:`onnx_int8_speed_effect`: is the INT8 ONNX model faster than the same model in FP32?
 - :func:`static_int8_accuracy_effect`: did static INT8 keep the accuracy, and if not, was it a concatenation?
 - :func:`recipes_size_effect`: did any recipe of notebook 05 make the model small enough?
 - :func:`export_effect`: did the export keep a dynamic batch, and did the exporter fall back?
@@ -227,6 +228,26 @@ def onnx_int8_effect(path: str, expected: bool = True) -> Effect:
         f"{line}: the quantizer converted nothing, and said nothing. It quantizes only the operators you list "
         "(op_types_to_quantize) that it supports: check the operators of the exported graph (notebook 04's "
         "summary) against that list.",
+    )
+
+
+def onnx_int8_speed_effect(speedup: float, int8_path: str | Path, fp32_path: str | Path) -> Effect:
+    """Is the INT8 ONNX model at ``int8_path`` faster than the same model exported in FP32 to
+    ``fp32_path``? ``speedup`` is INT8's measured speed against that FP32 file (the protocol's interleaved ratio,
+    :func:`helpers.bench.compare_latency`). Not ok when INT8 is more than 5 % slower: the line counts
+    the conversions of activations to 8 bits the INT8 graph runs at every call, the cost that small
+    matrix products over many positions (a small Transformer's) do not earn back."""
+    import onnx
+
+    if speedup >= 1 - SAME_SPEED:
+        return Effect(True, f"INT8 runs {speedup:.2f}x the speed of the same model in FP32")
+    nodes = onnx.load(str(int8_path), load_external_data=False).graph.node
+    conversions = sum(node.op_type in ("DynamicQuantizeLinear", "QuantizeLinear") for node in nodes)
+    return Effect(
+        False,
+        f"INT8 runs {speedup:.2f}x the speed of the same model in FP32, slower: its graph converts activations to "
+        f"8 bits {conversions} time(s) a call, and on small matrix products that costs more than the 8-bit products "
+        f"save. INT8 buys this model size, not speed: weigh the two in your reflection (the FP32 file: {fp32_path}).",
     )
 
 

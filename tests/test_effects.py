@@ -452,3 +452,17 @@ def test_recipes_that_are_not_small_enough_say_whether_to_prune_more():
     assert not spent.ok and "prunes more" not in spent.line and "fine-tuning" in spent.line
     assert recipes_size_effect({"suggested": (0.6, 4.2, 1.0)}, 4.0, 2.0).ok
     assert recipes_size_effect({"suggested": (0.5, 1.1, 0.0)}, 0.0, 2.0).ok  # stocks: no size target
+
+
+def test_int8_that_is_slower_than_fp32_counts_its_conversions(tmp_path):
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    from helpers.effects import onnx_int8_speed_effect
+
+    mlp = nn.Sequential(nn.Linear(40, 40), nn.ReLU(), nn.Linear(40, 40), nn.ReLU(), nn.Linear(40, 2)).eval()
+    torch.onnx.export(mlp, (torch.rand(1, 40),), str(tmp_path / "fp32.onnx"), external_data=False, dynamo=False)
+    quantize_dynamic(str(tmp_path / "fp32.onnx"), str(tmp_path / "int8.onnx"), weight_type=QuantType.QInt8)
+    # TinyViT in the zoo: its INT8 model ran 0.68x the speed of the same pruned model in FP32
+    slower = onnx_int8_speed_effect(0.68, tmp_path / "int8.onnx", tmp_path / "fp32.onnx")
+    assert not slower.ok and "0.68x" in slower.line and "3 time(s) a call" in slower.line
+    assert onnx_int8_speed_effect(0.97, tmp_path / "int8.onnx", tmp_path / "fp32.onnx").ok  # within 5 %: noise
